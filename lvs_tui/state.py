@@ -1,0 +1,246 @@
+"""The state store: the one place collectors write and the UI and diagnosis read.
+
+Every value carries its own time (epoch seconds). Ping results live in compact fixed-size
+rings (arrays, not objects) because the console keeps thousands of addresses × vantages
+for days; metrics keep the last hour per host. Writers may be threads (Zabbix) or the
+asyncio loop (ICMP): one lock guards every mutation, reads return immutable copies.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from array import array
+from collections import deque
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Metric(StrEnum):
+    CPU = "cpu"
+    BOND0_IN = "bond0_in"
+    BOND0_OUT = "bond0_out"
+    BOND1_IN = "bond1_in"
+    BOND1_OUT = "bond1_out"
+
+
+class SourceState(StrEnum):
+    STARTING = "starting"
+    OK = "ok"
+    DEGRADED = "degraded"  # answering, but partly (some items, a slow cycle)
+    DOWN = "down"  # failing: its data is stale
+    OFF = "off"  # not configured
+
+
+class LoginState(StrEnum):
+    UNKNOWN = "unknown"
+    OK = "ok"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class PingSample:
+    """One probe (sent=1) or one aggregated check (a Zabbix icmpping item, an fping -C run).
+
+    `error` set means the probe could not be made: that sample is unknown, never lost.
+    """
+
+    t: float
+    sent: int
+    received: int
+    rtt: float | None = None  # seconds, mean over the answered probes
+    error: str | None = None
+
+    @property
+    def lost(self) -> int:
+        return self.sent - self.received
+
+
+@dataclass(frozen=True, slots=True)
+class MetricSample:
+    clock: float  # the clock Zabbix gave the value, not when we read it
+    value: float
+
+
+@dataclass(frozen=True, slots=True)
+class SourceStatus:
+    """A collector's own health, shown in the header."""
+
+    name: str  # "icmp", "zabbix", "vantage:unicom", "alert_page"
+    state: SourceState
+    since: float  # when it entered this state
+    detail: str = ""  # e.g. "raw socket", "HTTP 502", "token rejected"
+    last_ok: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """An active Zabbix problem on a host."""
+
+    name: str
+    severity: int
+    clock: float
+
+
+@dataclass(frozen=True, slots=True)
+class Login:
+    state: LoginState
+    t: float
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class AlertPage:
+    """What the 5666 alert page last said: the fleet addresses it names."""
+
+    t: float
+    addresses: frozenset[str]
+
+
+class PingRing:
+    """Fixed-size ring of ping samples stored as parallel arrays."""
+
+    __slots__ = ("_err", "_n", "_next", "_rcv", "_rtt", "_sent", "_t", "size")
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._t = array("d", bytes(8 * size))
+        self._rtt = array("d", bytes(8 * size))
+        self._sent = array("H", bytes(2 * size))
+        self._rcv = array("H", bytes(2 * size))
+        self._err: dict[int, str] = {}  # rare: slot -> error text
+        self._n = 0
+        self._next = 0
+
+    def add(self, s: PingSample) -> None:
+        i = self._next
+        self._t[i] = s.t
+        self._rtt[i] = math.nan if s.rtt is None else s.rtt
+        self._sent[i] = min(s.sent, 65535)
+        self._rcv[i] = min(s.received, 65535)
+        if s.error is not None:
+            self._err[i] = s.error
+        else:
+            self._err.pop(i, None)
+        self._next = (i + 1) % self.size
+        self._n = min(self._n + 1, self.size)
+
+    def __len__(self) -> int:
+        return self._n
+
+    def samples(self, last: int | None = None) -> tuple[PingSample, ...]:
+        """Oldest first; `last` limits to the newest N."""
+        n = self._n if last is None else min(last, self._n)
+        start = (self._next - n) % self.size
+        out = []
+        for k in range(n):
+            i = (start + k) % self.size
+            rtt = self._rtt[i]
+            out.append(PingSample(self._t[i], self._sent[i], self._rcv[i],
+                                  None if math.isnan(rtt) else rtt, self._err.get(i)))
+        return tuple(out)
+
+    def newest(self) -> PingSample | None:
+        return self.samples(1)[0] if self._n else None
+
+
+class StateStore:
+    """Everything the console knows, time-stamped. Collectors write, everyone else reads."""
+
+    def __init__(self, ping_window: int = 120, metric_horizon: float = 3600.0) -> None:
+        self.ping_window = ping_window
+        self.metric_horizon = metric_horizon
+        self._lock = threading.Lock()
+        self._pings: dict[tuple[str, str], PingRing] = {}
+        self._metrics: dict[tuple[str, Metric], deque[MetricSample]] = {}
+        self._sources: dict[str, SourceStatus] = {}
+        self._problems: dict[str, tuple[Problem, ...]] = {}
+        self._logins: dict[str, Login] = {}
+        self._alert_page: AlertPage | None = None
+        self.version = 0  # bumped on every write: lets the UI skip redraws when nothing changed
+
+    # -- writers (collectors) ------------------------------------------------------------
+    def add_ping(self, vantage: str, address: str, sample: PingSample) -> None:
+        with self._lock:
+            ring = self._pings.get((vantage, address))
+            if ring is None:
+                ring = self._pings[(vantage, address)] = PingRing(self.ping_window)
+            ring.add(sample)
+            self.version += 1
+
+    def add_metric(self, host: str, metric: Metric, sample: MetricSample) -> None:
+        """Append in clock order; older-than-newest values are ignored (re-reads overlap)."""
+        with self._lock:
+            buf = self._metrics.setdefault((host, metric), deque())
+            if buf and sample.clock <= buf[-1].clock:
+                return
+            buf.append(sample)
+            while buf and buf[0].clock < sample.clock - self.metric_horizon:
+                buf.popleft()
+            self.version += 1
+
+    def set_source(self, status: SourceStatus) -> None:
+        """Record a source's state; `since` is kept while the state does not change."""
+        with self._lock:
+            old = self._sources.get(status.name)
+            if old is not None and old.state is status.state and status.since >= old.since:
+                status = SourceStatus(status.name, status.state, old.since, status.detail,
+                                      status.last_ok if status.last_ok is not None
+                                      else old.last_ok)
+            self._sources[status.name] = status
+            self.version += 1
+
+    def set_problems(self, host: str, problems: tuple[Problem, ...]) -> None:
+        with self._lock:
+            self._problems[host] = problems
+            self.version += 1
+
+    def set_login(self, host: str, login: Login) -> None:
+        with self._lock:
+            self._logins[host] = login
+            self.version += 1
+
+    def set_alert_page(self, page: AlertPage) -> None:
+        with self._lock:
+            self._alert_page = page
+            self.version += 1
+
+    # -- readers -----------------------------------------------------------------------
+    def pings(self, vantage: str, address: str, last: int | None = None
+              ) -> tuple[PingSample, ...]:
+        with self._lock:
+            ring = self._pings.get((vantage, address))
+            return ring.samples(last) if ring else ()
+
+    def ping_keys(self) -> tuple[tuple[str, str], ...]:
+        with self._lock:
+            return tuple(self._pings)
+
+    def metrics(self, host: str, metric: Metric) -> tuple[MetricSample, ...]:
+        with self._lock:
+            return tuple(self._metrics.get((host, metric), ()))
+
+    def latest_metric(self, host: str, metric: Metric) -> MetricSample | None:
+        with self._lock:
+            buf = self._metrics.get((host, metric))
+            return buf[-1] if buf else None
+
+    def source(self, name: str) -> SourceStatus | None:
+        with self._lock:
+            return self._sources.get(name)
+
+    def sources(self) -> tuple[SourceStatus, ...]:
+        with self._lock:
+            return tuple(self._sources.values())
+
+    def problems(self, host: str) -> tuple[Problem, ...]:
+        with self._lock:
+            return self._problems.get(host, ())
+
+    def login(self, host: str) -> Login | None:
+        with self._lock:
+            return self._logins.get(host)
+
+    def alert_page(self) -> AlertPage | None:
+        with self._lock:
+            return self._alert_page
