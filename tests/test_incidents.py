@@ -1,0 +1,196 @@
+"""The incident log: lifecycle, resume after restart, migrations, and kill -9 durability."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from lvs_tui.incidents import (
+    SCHEMA_VERSION,
+    EventKind,
+    IncidentLog,
+    IncidentLogError,
+    default_path,
+)
+from lvs_tui.situation import Severity, Situation, SituationId
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def sit(host: str, sid: SituationId, sev: Severity = Severity.CRITICAL,
+        evidence: tuple[str, ...] = ()) -> Situation:
+    return Situation(host, sid, sev, evidence, since=900.0)
+
+
+DOWN = SituationId.HOST_DOWN
+OK = SituationId.OK
+
+
+def test_default_path_follows_xdg_state_home(monkeypatch: pytest.MonkeyPatch,
+                                             tmp_path: Path) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    assert default_path() == tmp_path / "lvs-tui" / "incidents.db"
+    log = IncidentLog()
+    assert log.path.is_file()
+    log.close()
+
+
+def test_ok_and_unknown_open_nothing(tmp_path: Path) -> None:
+    with IncidentLog(tmp_path / "i.db") as log:
+        assert log.observe(sit("a", OK, Severity.OK), 1.0) is None
+        assert log.observe(sit("a", SituationId.UNKNOWN, Severity.UNKNOWN), 2.0) is None
+        assert log.incidents() == ()
+
+
+def test_lifecycle_records_every_change_and_closes_on_ok(tmp_path: Path) -> None:
+    with IncidentLog(tmp_path / "i.db") as log:
+        opened = log.observe(sit("a", SituationId.ONE_SIDE_DOWN, Severity.MAJOR, ("外网不通",)),
+                             1000.0)
+        assert opened is not None and opened.kind is EventKind.OPENED
+        # the same situation again writes nothing
+        assert log.observe(sit("a", SituationId.ONE_SIDE_DOWN, Severity.MAJOR, ("外网不通",)),
+                           1001.0) is None
+        changed = log.observe(sit("a", DOWN, Severity.CRITICAL, ("内外网不通", "监控中断")),
+                              1010.0)
+        assert changed is not None and changed.kind is EventKind.SITUATION
+        log.confirm("a", "reboot_requested", 1020.0, note="提案 DEVICE-1")
+        log.record_text("a", "reboot", "请重启 a", "copied", 1021.0)
+        log.record_action("a", "diagnostics", "### ip -br link\nbond0 UP", 1022.0, ok=True)
+        # unknown is a change, not a recovery
+        log.observe(sit("a", SituationId.UNKNOWN, Severity.UNKNOWN), 1030.0)
+        assert len(log.open_incidents()) == 1
+        rec = log.observe(sit("a", OK, Severity.OK), 1100.0)
+        assert rec is not None and rec.kind is EventKind.RECOVERED
+        (inc,) = log.incidents()
+        assert not inc.is_open and inc.closed == 1100.0 and inc.since == 900.0
+        assert inc.worst == "host_down" and inc.worst_severity == Severity.CRITICAL
+        assert inc.duration(0) == 200.0
+        kinds = [e.kind for e in log.timeline(inc.id)]
+        assert kinds == [EventKind.OPENED, EventKind.SITUATION, EventKind.CONFIRMED,
+                         EventKind.TEXT, EventKind.ACTION, EventKind.SITUATION,
+                         EventKind.RECOVERED]
+        tl = log.timeline(inc.id)
+        assert tl[2].name == "reboot_requested" and tl[2].detail == "提案 DEVICE-1"
+        assert tl[3].data == {"how": "copied"} and tl[3].detail == "请重启 a"
+        assert tl[4].data == {"ok": True}
+        assert log.confirmations("a") == ()  # closed: the runbook starts afresh
+        # a later trouble is a new incident
+        log.observe(sit("a", DOWN), 2000.0)
+        assert [i.id for i in log.incidents(open_only=True)] == [inc.id + 1]
+
+
+def test_confirmations_and_resume_after_restart(tmp_path: Path) -> None:
+    path = tmp_path / "i.db"
+    log = IncidentLog(path)
+    log.observe(sit("a", DOWN, evidence=("x",)), 10.0)
+    log.observe(sit("b", DOWN), 11.0)
+    log.confirm("a", "reboot_requested", 12.0)
+    log.confirm("a", "reboot_failed", 13.0)
+    log.confirm("a", "my_custom_step", 14.0)  # the runbook file may add any name
+    log.close()
+    log = IncidentLog(path)
+    assert [i.host for i in log.open_incidents()] == ["a", "b"]
+    assert log.confirmations("a") == (("reboot_requested", 12.0), ("reboot_failed", 13.0),
+                                      ("my_custom_step", 14.0))
+    # the resumed incident knows its last situation: repeating it writes nothing
+    assert log.observe(sit("a", DOWN, evidence=("x",)), 15.0) is None
+    log.observe(sit("a", OK, Severity.OK), 16.0)
+    assert [i.host for i in log.open_incidents()] == ["b"]
+    log.close()
+
+
+def test_events_without_incident_are_kept(tmp_path: Path) -> None:
+    with IncidentLog(tmp_path / "i.db") as log:
+        e = log.record_action("a", "ssh", "session ended (exit 0)", 5.0)
+        assert e.incident is None
+        assert [x.name for x in log.host_events("a")] == ["ssh"]
+        assert log.last_action("a", "ssh") == e
+        assert log.last_action("a", "traceroute") is None
+
+
+def test_since_filter(tmp_path: Path) -> None:
+    with IncidentLog(tmp_path / "i.db") as log:
+        log.observe(sit("old", DOWN), 100.0)
+        log.observe(sit("old", OK, Severity.OK), 200.0)
+        log.observe(sit("new", DOWN), 300.0)
+        log.observe(sit("new", OK, Severity.OK), 400.0)
+        log.observe(sit("open", DOWN), 50.0)
+        assert {i.host for i in log.incidents(since=250.0)} == {"new", "open"}
+        assert {i.host for i in log.incidents()} == {"old", "new", "open"}
+
+
+def test_migrations_are_versioned(tmp_path: Path) -> None:
+    path = tmp_path / "i.db"
+    IncidentLog(path).close()
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    db.commit()
+    db.close()
+    with pytest.raises(IncidentLogError, match="newer than this lvs-tui"):
+        IncidentLog(path)
+
+
+def test_unwritable_location_is_one_line_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(IncidentLogError) as exc:
+        IncidentLog(blocker / "sub" / "i.db")
+    assert "\n" not in str(exc.value) and str(blocker) in str(exc.value)
+
+
+# A writer that prints each event id only after `confirm` returned: those are acknowledged.
+WRITER = """
+import sys
+from lvs_tui.incidents import IncidentLog
+from lvs_tui.situation import Severity, Situation, SituationId
+log = IncidentLog(sys.argv[1])
+tag = sys.argv[2]
+log.observe(Situation("h" + tag, SituationId.HOST_DOWN, Severity.CRITICAL), 1.0)
+n = 0
+while True:
+    n += 1
+    e = log.confirm("h" + tag, f"{tag}-{n}", float(n), note="x" * (n % 300))
+    sys.stdout.write(f"{e.id}\\n")
+    sys.stdout.flush()
+"""
+
+
+def test_kill_9_loses_no_acknowledged_event(tmp_path: Path) -> None:
+    path = tmp_path / "i.db"
+    acked: list[int] = []
+    rng = random.Random(7)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    for round_ in range(50):
+        proc = subprocess.Popen([sys.executable, "-c", WRITER, str(path), str(round_)],
+                                stdout=subprocess.PIPE, env=env, text=True)
+        assert proc.stdout is not None
+        first = proc.stdout.readline()  # the writer is in its write loop
+        assert first.strip(), "writer died before writing"
+        acked.append(int(first))
+        time.sleep(rng.uniform(0.0, 0.05))
+        os.kill(proc.pid, signal.SIGKILL)
+        out, _ = proc.communicate()
+        # a line cut in half by the kill was not acknowledged
+        acked += [int(x) for x in out.split("\n")[:-1] if x.strip()]
+        assert proc.returncode == -signal.SIGKILL
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    stored = {r[0] for r in db.execute("SELECT id FROM events WHERE kind = 'confirmed'")}
+    db.close()
+    missing = set(acked) - stored
+    assert not missing, f"{len(missing)} acknowledged events lost"
+    assert len(acked) > 50
+    # the log still opens and resumes all 50 open incidents
+    with IncidentLog(path) as log:
+        assert len(log.open_incidents()) == 50
+        assert len(log.confirmations("h3")) >= 1
