@@ -9,4 +9,5 @@ COMMAND_MODULES: tuple[str, ...] = (
     "validate",
     "init",
     "find",
+    "incidents", "handover",
 )

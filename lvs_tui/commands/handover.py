@@ -1,0 +1,44 @@
+"""`lvs-tui handover [--since WHEN]`: the shift handover report, ready to paste."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import datetime, timedelta
+
+from lvs_tui.commands.incidents import (
+    add_log_options,
+    add_since_option,
+    duty_settings,
+    open_log,
+    since_arg,
+)
+from lvs_tui.handover import handover_report
+
+DEFAULT_SHIFT = timedelta(hours=24)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("handover", help="print the shift handover report",
+                       description="Print the shift handover report (Chinese, ready to paste): "
+                                   "open incidents with their current state and contacts, "
+                                   "closed ones with duration and cause. Default: the last 24 h.")
+    add_since_option(p)
+    add_log_options(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    duty = duty_settings(args)
+    if duty is None:
+        return 2
+    now = datetime.now().timestamp()
+    ok, since = since_arg(args, now, duty.tz, DEFAULT_SHIFT)
+    if not ok:
+        return 2
+    log = open_log(args)
+    if log is None:
+        return 2
+    with log:
+        entries = [(i, log.timeline(i.id)) for i in log.incidents(since=since)]
+    print(handover_report(entries, now, duty.tz, since), end="")
+    return 0
