@@ -193,7 +193,7 @@ class _Reader:
             if required:
                 self.error(name, "is required")
             return default
-        if isinstance(value, bool) and bool not in types or not isinstance(value, types):
+        if (isinstance(value, bool) and bool not in types) or not isinstance(value, types):
             self.error(name, f"{value!r} is not {label}")
             return default
         return value

@@ -77,5 +77,5 @@ def _known(fleet: Fleet, contact_id: str) -> bool:
     return any(c.id == contact_id for c in fleet.contacts)
 
 
-def _person(c) -> str:  # noqa: ANN001 - Contact
+def _person(c) -> str:
     return f"{c.name} {c.phone}".strip()

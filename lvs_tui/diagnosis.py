@@ -1,0 +1,326 @@
+"""Diagnosis: a host's signals -> one Situation with severity, evidence and impact.
+
+Pure. The rules follow the duty runbook:
+- both sides silent from every healthy vantage, with no sign of life *after* they went
+  silent -> host_down (ask 5666 to reboot); the evidence says what corroborates it
+  (monitoring stopped, login failed) and what is still pending;
+- both sides silent from here but the host shows life after that moment (a newer Zabbix
+  value, another vantage reaching it, a login) -> path_broken: the path, not the host;
+- one side down -> one_side_down; a VIP unreachable while the host answers -> vip_unreachable;
+- loss / latency / monitoring gap -> degraded; nothing known -> unknown (never down).
+"""
+
+from __future__ import annotations
+
+import time as _time
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+
+from lvs_tui.config import Config, Duty
+from lvs_tui.fleet import Fleet, Host, Mode, Side, Vip
+from lvs_tui.signals import AddressSignal, HostSignals, Reach
+from lvs_tui.situation import (
+    Impact,
+    ImpactLevel,
+    Scope,
+    Severity,
+    Situation,
+    SituationId,
+    VipImpact,
+)
+from lvs_tui.state import LoginState, Metric
+
+# Hosts in these situations still carry their VIPs.
+SERVING = frozenset({SituationId.OK, SituationId.DEGRADED, SituationId.VIP_UNREACHABLE,
+                     SituationId.PATH_BROKEN})
+
+
+@dataclass(frozen=True, slots=True)
+class SideView:
+    """One address across vantages."""
+
+    address: str
+    side: Side
+    down_from: tuple[str, ...]  # vantages that see it down
+    up_from: tuple[str, ...]  # vantages that get answers
+    lossy_from: tuple[str, ...]
+    unknown_from: tuple[str, ...]
+    silent_since: float | None  # latest moment a vantage saw it go silent
+    rtt_ms: float | None
+    loss_pct: float | None
+    last_up: tuple[tuple[str, float], ...] = ()  # vantage name -> newest answer
+
+    def up_after(self, t: float | None) -> tuple[str, ...]:
+        """Vantages with an answer newer than t: a reply from before it proves nothing."""
+        return tuple(n for n, up in self.last_up if t is None or up > t)
+
+    @property
+    def known(self) -> bool:
+        return bool(self.down_from or self.up_from)
+
+    @property
+    def down_everywhere(self) -> bool:
+        """Down from every vantage that has fresh news since it went silent."""
+        return bool(self.down_from) and not self.up_after(self.silent_since)
+
+    @property
+    def answers(self) -> bool:
+        return bool(self.up_from)
+
+
+def side_view(signals: tuple[AddressSignal, ...], names: Mapping[str, str]) -> SideView:
+    first = signals[0]
+
+    def name(s: AddressSignal) -> str:
+        return names.get(s.vantage, s.vantage)
+
+    silent = [s.silent_since for s in signals if s.silent_since is not None]
+    local = [s for s in signals if s.vantage == "local" and s.reach.answers]
+    rtts = [s.rtt_ms for s in (local or signals) if s.rtt_ms is not None]
+    losses = [s.loss_pct for s in (local or signals) if s.loss_pct is not None]
+    return SideView(
+        first.address, first.side,
+        tuple(name(s) for s in signals if s.reach is Reach.DOWN),
+        tuple(name(s) for s in signals if s.reach.answers),
+        tuple(name(s) for s in signals if s.reach is Reach.LOSS),
+        tuple(name(s) for s in signals if s.reach is Reach.UNKNOWN),
+        max(silent) if silent else None,
+        rtts[0] if rtts else None,
+        max(losses) if losses else None,
+        tuple((name(s), s.last_up) for s in signals if s.reach.answers and s.last_up),
+    )
+
+
+def _views(sig: HostSignals, names: Mapping[str, str]) -> dict[str, SideView]:
+    by_addr: dict[str, list[AddressSignal]] = {}
+    for s in sig.addresses:
+        by_addr.setdefault(s.address, []).append(s)
+    return {a: side_view(tuple(ss), names) for a, ss in by_addr.items()}
+
+
+def _fmt_time(t: float | None, tz) -> str:
+    if t is None:
+        return "?"
+    from datetime import datetime
+
+    return datetime.fromtimestamp(t, tz).strftime("%H:%M:%S")
+
+
+def _describe(v: SideView) -> str:
+    label = v.side.zh if v.side is not Side.VIP else "VIP"
+    parts = []
+    if v.down_from:
+        parts.append("不通 from " + ", ".join(v.down_from))
+    if v.up_from:
+        parts.append("answers from " + ", ".join(v.up_from))
+    if v.unknown_from:
+        parts.append("unknown from " + ", ".join(v.unknown_from))
+    return f"{label} {v.address}: " + "; ".join(parts)
+
+
+def diagnose(sig: HostSignals, duty: Duty, names: Mapping[str, str],
+             vip_owner: Mapping[str, str], now: float) -> Situation:
+    """One host's situation, before impact (which needs the whole fleet)."""
+    views = _views(sig, names)
+    host = sig.host
+    inner, outer = views.get(host.internal), views.get(host.external)
+    evidence: list[str] = []
+    if sig.on_alert_page:
+        evidence.append("5666 告警页面列出了该主机的地址")
+    base = dict(host=host.name, on_alert_page=sig.on_alert_page)
+    if inner and outer and inner.down_from and outer.down_from:
+        return _both_dark(sig, duty, inner, outer, evidence, now, base)
+    for v in (inner, outer):
+        if v and v.down_everywhere:
+            other = outer if v is inner else inner
+            evidence.append(_describe(v))
+            if other:
+                evidence.append(_describe(other))
+            return Situation(**base, id=SituationId.ONE_SIDE_DOWN, severity=Severity.MAJOR,
+                             evidence=tuple(evidence), since=v.silent_since,
+                             down_addresses=(v.address,))
+    vip_sit = _vips(sig, views, vip_owner, evidence, base)
+    if vip_sit is not None:
+        return vip_sit
+    return _health(sig, duty, [v for v in (inner, outer) if v], views, evidence, base)
+
+
+def _since(*views: SideView) -> float | None:
+    silent = [v.silent_since for v in views if v.silent_since is not None]
+    return max(silent) if silent else None
+
+
+def _both_dark(sig: HostSignals, duty: Duty, inner: SideView, outer: SideView,
+               evidence: list[str], now: float, base: dict) -> Situation:
+    """Both sides silent. Dead host, or a broken path from here?"""
+    host = sig.host
+    outage = _since(inner, outer)
+    evidence += [_describe(inner), _describe(outer)]
+    life = _life_after(sig, outage, duty)
+    reaching = sorted(set(inner.up_after(outage)) | set(outer.up_after(outage)))
+    if reaching:
+        life.append("中断后仍可从 " + ", ".join(reaching) + " 到达")
+    if life:
+        evidence += life
+        evidence.append("主机仍有存活迹象：是路径问题，不要让 5666 重启")
+        return Situation(**base, id=SituationId.PATH_BROKEN, severity=Severity.MAJOR,
+                         evidence=tuple(evidence), since=outage,
+                         down_addresses=(host.internal, host.external))
+    evidence += _corroboration(sig, outage, duty)
+    severity = Severity.CRITICAL if host.mode is Mode.SINGLE else Severity.MAJOR
+    return Situation(**base, id=SituationId.HOST_DOWN, severity=severity,
+                     evidence=tuple(evidence), since=outage,
+                     down_addresses=(host.internal, host.external))
+
+
+def _life_after(sig: HostSignals, outage: float | None, duty: Duty) -> list[str]:
+    """Signs of life that postdate the outage. A value from before it is no sign at all."""
+    out = []
+    tz = duty.tz
+    if outage is not None and sig.newest_clock is not None and sig.newest_clock > outage:
+        out.append(f"Zabbix 数据在中断后仍在更新（最新 {_fmt_time(sig.newest_clock, tz)}，"
+                   f"中断始于 {_fmt_time(outage, tz)}）")
+    login = sig.login
+    if login and login.state is LoginState.OK and outage is not None and login.t > outage:
+        out.append(f"通道机登录成功（{_fmt_time(login.t, tz)}）")
+    return out
+
+
+def _corroboration(sig: HostSignals, outage: float | None, duty: Duty) -> list[str]:
+    out = []
+    if sig.monitoring_stopped:
+        out.append(f"监控数据已中断 {sig.monitoring_age / 60:.0f} 分钟"
+                   if sig.monitoring_age is not None else "监控数据已中断")
+    elif sig.monitoring_stopped is None:
+        out.append("待确认：无 Zabbix 数据")
+    else:
+        age = f"{sig.monitoring_age:.0f}s" if sig.monitoring_age is not None else "?"
+        out.append(f"待确认：监控数据尚未超时（最新值 {age} 前，早于中断，不算存活迹象）")
+    login = sig.login
+    if login is None or login.state is LoginState.UNKNOWN:
+        out.append("待确认：尚未尝试通道机登录")
+    elif login.state is LoginState.FAILED:
+        out.append("通道机登录失败" + (f"：{login.detail}" if login.detail else ""))
+    return out
+
+
+def _vips(sig: HostSignals, views: Mapping[str, SideView], vip_owner: Mapping[str, str],
+          evidence: list[str], base: dict) -> Situation | None:
+    """VIPs of this host that do not answer, while the host itself does."""
+    bad = [v for a, v in views.items() if v.side is Side.VIP and v.down_from
+           and vip_owner.get(a) == sig.host.name]
+    if not bad:
+        return None
+    everywhere = [v for v in bad if v.down_everywhere]
+    scope = Scope.ALL if everywhere else Scope.PARTIAL
+    evidence += [_describe(v) for v in bad]
+    if scope is Scope.PARTIAL:
+        evidence.append("仅部分运营商不可达：多机房 ping / 拨测页面确认后交网络组")
+    return Situation(**base, id=SituationId.VIP_UNREACHABLE,
+                     severity=Severity.CRITICAL if everywhere else Severity.MAJOR,
+                     evidence=tuple(evidence), scope=scope, since=_since(*bad),
+                     down_addresses=tuple(v.address for v in bad))
+
+
+def _health(sig: HostSignals, duty: Duty, sides: list[SideView],
+            views: Mapping[str, SideView], evidence: list[str], base: dict) -> Situation:
+    if not sides or not any(v.known for v in sides):
+        evidence.append("暂无有效探测数据（无数据、过期或探测点异常）")
+        return Situation(**base, id=SituationId.UNKNOWN, severity=Severity.UNKNOWN,
+                         evidence=tuple(evidence))
+    for v in views.values():
+        if v.lossy_from:
+            evidence.append(f"{v.side.zh} {v.address}: 丢包 {v.loss_pct or 0:.0f}% from "
+                            + ", ".join(v.lossy_from))
+        elif v.rtt_ms is not None and v.rtt_ms > duty.rtt_threshold_ms:
+            evidence.append(f"{v.side.zh} {v.address}: 延迟 {v.rtt_ms:.0f} ms")
+    if sig.monitoring_stopped:
+        evidence.append(f"监控数据中断 {(sig.monitoring_age or 0) / 60:.0f} 分钟，但 ping 正常")
+    for p in sig.problems:
+        evidence.append(f"Zabbix 问题：{p.name}")
+    degraded = len(evidence) - (1 if sig.on_alert_page else 0) - len(sig.problems) > 0
+    if degraded:
+        return Situation(**base, id=SituationId.DEGRADED, severity=Severity.WARNING,
+                         evidence=tuple(evidence))
+    return Situation(**base, id=SituationId.OK, severity=Severity.OK, evidence=tuple(evidence))
+
+
+# -- impact -------------------------------------------------------------------------------
+
+
+def vip_owners(fleet: Fleet, verdicts: Mapping[str, SituationId] | None = None
+               ) -> dict[str, str]:
+    """Which host a VIP's trouble is charged to: the first announcing host (the master by
+    config order) that is still serving, so a dead master's VIP problem is not double-counted."""
+    out = {}
+    for v in fleet.vips:
+        serving = [h for h in v.hosts
+                   if verdicts is None or verdicts.get(h, SituationId.OK) in SERVING]
+        out[v.address] = (serving or list(v.hosts))[0]
+    return out
+
+
+def impact(fleet: Fleet, host: Host, verdicts: Mapping[str, SituationId],
+           metrics: Mapping[str, Mapping[Metric, float | None]], duty: Duty) -> Impact:
+    """What this host's VIPs still have, and whether ha/ssl peers carry the load."""
+    vips = tuple(_vip_impact(v, verdicts) for v in fleet.vips_of(host.name))
+    peers = fleet.peers(host)
+    healthy = [p for p in peers if verdicts.get(p.name) in SERVING]
+    unaffected, note = None, ""
+    if host.mode in (Mode.HA, Mode.SSL):
+        unaffected, note = _peers_carry(healthy, metrics, duty)
+    return Impact(vips, len(healthy), len(peers), unaffected, note)
+
+
+def _vip_impact(v: Vip, verdicts: Mapping[str, SituationId]) -> VipImpact:
+    n = sum(1 for h in v.hosts if verdicts.get(h) in SERVING)
+    level = (ImpactLevel.OUTAGE if n == 0 else ImpactLevel.SINGLE_POINT if n == 1
+             else ImpactLevel.REDUNDANT)
+    return VipImpact(v.address, v.label, n, len(v.hosts), level)
+
+
+def _peers_carry(healthy: list[Host], metrics: Mapping[str, Mapping[Metric, float | None]],
+                 duty: Duty) -> tuple[bool | None, str]:
+    if not healthy:
+        return False, "没有健康的同组节点"
+    cpus = [metrics.get(p.name, {}).get(Metric.CPU) for p in healthy]
+    traffic = [max((metrics.get(p.name, {}).get(m) or 0.0)
+                   for m in (Metric.BOND0_IN, Metric.BOND0_OUT, Metric.BOND1_IN,
+                             Metric.BOND1_OUT)) for p in healthy]
+    if any(c is None for c in cpus):
+        return None, f"{len(healthy)} 个同组节点健康，负载未知（无 Zabbix 数据）"
+    cpu_max = max(c for c in cpus if c is not None)
+    mbps = max(traffic) / 1e6
+    note = f"同组 {len(healthy)} 台健康，CPU 最高 {cpu_max:.0f}%，流量最高 {mbps:.0f} Mbps"
+    ok = cpu_max < duty.peer_cpu_limit and mbps < duty.peer_traffic_limit_mbps
+    return ok, note
+
+
+def diagnose_fleet(cfg: Config, signals: Mapping[str, HostSignals],
+                   now: float | None = None) -> dict[str, Situation]:
+    """Every host's situation with its impact, from every host's signals."""
+    now = _time.time() if now is None else now
+    names = {v.id: v.name for v in cfg.vantages}
+    owners = vip_owners(cfg.fleet)
+    first = {n: diagnose(s, cfg.duty, names, owners, now) for n, s in signals.items()}
+    verdicts = {n: s.id for n, s in first.items()}
+    owners = vip_owners(cfg.fleet, verdicts)  # re-charge VIPs of dead masters to the backups
+    sits = {n: diagnose(s, cfg.duty, names, owners, now) for n, s in signals.items()}
+    verdicts = {n: s.id for n, s in sits.items()}
+    metrics = {n: {m: (v.value if v else None) for m, v in s.metrics}
+               for n, s in signals.items()}
+    out = {}
+    for name, sit in sits.items():
+        imp = impact(cfg.fleet, cfg.fleet.host(name), verdicts, metrics, cfg.duty)
+        out[name] = replace(sit, impact=imp, severity=_weigh(sit, imp, cfg.fleet.host(name)))
+    return out
+
+
+def _weigh(sit: Situation, imp: Impact, host: Host) -> Severity:
+    """Topology adjusts urgency: a VIP outage is critical; a dead ha/ssl node whose peers
+    carry the load is not an emergency (the runbook: no urgent handling needed)."""
+    if sit.id is SituationId.HOST_DOWN and imp.outage:
+        return Severity.CRITICAL
+    if sit.id is SituationId.HOST_DOWN and host.mode is not Mode.SINGLE:
+        return Severity.MAJOR if imp.service_unaffected else Severity.CRITICAL
+    return sit.severity
