@@ -53,7 +53,8 @@ def test_report_lists_open_and_closed_with_contacts_duration_and_cause(tmp_path:
     assert "当前情况：内网、外网均不通；监控数据 21:02 起中断" in open_part
     assert "最近确认：21:40 重启失败（reboot_failed）：5666：疑似电源故障" in open_part
     assert ("已联系：21:05 5666 值班室（重启请求，已复制）；"
-            "21:06 5666 值班室（已请 5666 安排重启）；21:45 运维故障通报组（故障通报，已发送）") in open_part
+            "21:06 5666 值班室（已请 5666 安排重启）；"
+            "21:45 运维故障通报组（故障通报，已发送）") in open_part
     assert "已执行：21:07 远程诊断（失败）" in open_part
     assert closed_part.startswith(" 1 起\n")
     assert "1. ha-telecom-02 · 20:00–20:30，持续 30 分钟" in closed_part
