@@ -1,0 +1,144 @@
+"""`lvs-tui check`: one evaluation of the fleet, as a table or JSON, for scripts and cron.
+
+Exit 0 when every host is ok, 1 when any is not, 2 for a config error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import sys
+import time
+from collections.abc import Sequence
+
+from lvs_tui.board import Board, HostRow, evaluate
+from lvs_tui.commands.common import add_config_option, load_config
+from lvs_tui.config import Config, ConfigError
+from lvs_tui.runbook import Plan, load_runbook, plan
+from lvs_tui.sim import SCENARIOS, Sim
+from lvs_tui.situation import SituationId
+from lvs_tui.state import StateStore
+
+# A fixed simulated start, so `check --demo` answers the same on every run:
+# 2026-11-25 20:00 Asia/Shanghai (after office hours).
+DEMO_EPOCH = 1795003200.0
+
+
+def add_source_options(p: argparse.ArgumentParser) -> None:
+    add_config_option(p)
+    p.add_argument("--demo", action="store_true", help="evaluate the simulated fleet")
+    p.add_argument("--scenario", default="shift", choices=SCENARIOS, metavar="NAME",
+                   help="simulated scenario (with --demo): " + ", ".join(SCENARIOS))
+    p.add_argument("--at", type=float, default=300.0, metavar="SECONDS",
+                   help="simulated seconds since the start (with --demo; default 300)")
+    p.add_argument("--seed", type=int, default=1, help="simulation seed (with --demo)")
+    p.add_argument("--listen", type=float, default=None, metavar="SECONDS",
+                   help="with --config: how long to collect before judging "
+                        "(default: enough for the hysteresis)")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("check", help="evaluate the fleet once",
+                       description="Evaluate the fleet once and print every host's situation. "
+                                   "Exit 0 all ok, 1 any problem, 2 config error.")
+    add_source_options(p)
+    p.add_argument("--json", action="store_true", help="a JSON list of objects")
+    p.add_argument("--all", action="store_true", help="list ok hosts too (table)")
+    p.set_defaults(func=run)
+
+
+def collect(args: argparse.Namespace) -> tuple[Config, Board] | None:
+    """Build the board from the simulator or from the real sources of --config."""
+    if args.demo:
+        sim = Sim(args.scenario, seed=args.seed, start=DEMO_EPOCH)
+        store = StateStore()
+        sim.fill(store, int(args.at))
+        return sim.config, evaluate(sim.config, store, DEMO_EPOCH + int(args.at))
+    cfg = load_config(args)
+    if cfg is None:
+        return None
+    store = StateStore()
+    listen = args.listen or (cfg.duty.hysteresis + 2) * cfg.duty.interval + cfg.duty.ping_timeout
+    asyncio.run(_listen(cfg, store, listen))
+    return cfg, evaluate(cfg, store, time.time())
+
+
+async def _listen(cfg: Config, store: StateStore, seconds: float) -> None:
+    from lvs_tui.probes.wiring import real_sources
+
+    tasks = [asyncio.create_task(s.run(store)) for s in real_sources(cfg, store)]
+    await asyncio.sleep(seconds)
+    for t in tasks:
+        t.cancel()
+    for t in tasks:
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await t
+
+
+def plans(cfg: Config, board: Board, confirmations: dict | None = None) -> dict[str, Plan]:
+    rb = load_runbook(cfg.runbook)
+    conf = confirmations or {}
+    return {r.host.name: plan(rb, r.situation, r.host, cfg, tuple(conf.get(r.host.name, ())),
+                              board.now) for r in board.rows}
+
+
+def as_json(cfg: Config, row: HostRow, p: Plan | None) -> dict:
+    s = row.situation
+    contact = p.contacts_now[0] if p and p.contacts_now else None
+    return {
+        "host": row.host.name, "idc": row.host.idc, "idc_name": cfg.fleet.idc(row.host.idc).name,
+        "mode": row.host.mode.value, "situation": s.id.value, "severity": s.severity.word,
+        "scope": s.scope.value if s.scope else None,
+        "since": s.since, "down_addresses": list(s.down_addresses),
+        "step": p.step.id if p and p.step else None,
+        "step_title": p.step.title if p and p.step else None,
+        "contact": ({"role": contact.role.value, "name": contact.name, "phone": contact.phone,
+                     "channel": contact.channel} if contact else None),
+        "evidence": list(s.evidence),
+        "impact": {"outage": [v.address for v in s.impact.outage],
+                   "single_point": [v.address for v in s.impact.single_point],
+                   "service_unaffected": s.impact.service_unaffected},
+        "on_alert_page": s.on_alert_page,
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        got = collect(args)
+        if got is None:
+            return 2
+        cfg, board = got
+        ps = plans(cfg, board)
+    except ConfigError as exc:
+        for line in exc.lines:
+            print(line, file=sys.stderr)
+        return 2
+    rows = board.rows
+    if args.json:
+        print(json.dumps([as_json(cfg, r, ps.get(r.host.name)) for r in rows],
+                         ensure_ascii=False, indent=1))
+    else:
+        print("\n".join(table(cfg, rows if args.all else _problems(rows), ps)))
+    return 0 if all(r.situation.id is SituationId.OK for r in rows) else 1
+
+
+def _problems(rows: Sequence[HostRow]) -> Sequence[HostRow]:
+    return [r for r in rows if r.situation.id is not SituationId.OK]
+
+
+def table(cfg: Config, rows: Sequence[HostRow], ps: dict[str, Plan]) -> list[str]:
+    if not rows:
+        return ["all hosts ok"]
+    out = [f"{'HOST':<18} {'IDC':<8} {'MODE':<6} {'SITUATION':<16} {'SEV':<8} "
+           f"{'STEP':<22} CONTACT"]
+    for r in rows:
+        p = ps.get(r.host.name)
+        c = p.contacts_now[0] if p and p.contacts_now else None
+        out.append(f"{r.host.name:<18} {cfg.fleet.idc(r.host.idc).name:<8} "
+                   f"{r.host.mode.badge:<6} {r.situation.id.value:<16} "
+                   f"{r.situation.severity.word:<8} {(p.step.id if p and p.step else '-'):<22} "
+                   + (f"{c.name} {c.phone}" if c else "-"))
+        out.extend(f"    · {e}" for e in r.situation.evidence)
+    return out
