@@ -9,5 +9,6 @@ COMMAND_MODULES: tuple[str, ...] = (
     "validate",
     "init",
     "find",
+    "check",
     "incidents", "handover",
 )
