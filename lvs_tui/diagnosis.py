@@ -45,7 +45,7 @@ class SideView:
     up_from: tuple[str, ...]  # vantages that get answers
     lossy_from: tuple[str, ...]
     unknown_from: tuple[str, ...]
-    silent_since: float | None  # latest moment a vantage saw it go silent
+    silent_since: float | None  # earliest moment a vantage saw it go silent
     rtt_ms: float | None
     loss_pct: float | None
     last_up: tuple[tuple[str, float], ...] = ()  # vantage name -> newest answer
@@ -84,7 +84,7 @@ def side_view(signals: tuple[AddressSignal, ...], names: Mapping[str, str]) -> S
         tuple(name(s) for s in signals if s.reach.answers),
         tuple(name(s) for s in signals if s.reach is Reach.LOSS),
         tuple(name(s) for s in signals if s.reach is Reach.UNKNOWN),
-        max(silent) if silent else None,
+        min(silent) if silent else None,
         rtts[0] if rtts else None,
         max(losses) if losses else None,
         tuple((name(s), s.last_up) for s in signals if s.reach.answers and s.last_up),
@@ -146,8 +146,10 @@ def diagnose(sig: HostSignals, duty: Duty, names: Mapping[str, str],
 
 
 def _since(*views: SideView) -> float | None:
+    """The earliest silence any vantage saw. Safe for the life test: no vantage can see
+    silence before the outage began, so a value older than this predates the outage."""
     silent = [v.silent_since for v in views if v.silent_since is not None]
-    return max(silent) if silent else None
+    return min(silent) if silent else None
 
 
 def _both_dark(sig: HostSignals, duty: Duty, inner: SideView, outer: SideView,

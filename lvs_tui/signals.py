@@ -140,7 +140,9 @@ def _hysteresis(valid: Sequence[PingSample], need: int) -> Reach:
         run_len += s.sent if not up else max(1, s.received)
     if run_up is not None and run_len >= need:
         return Reach.UP if run_up else Reach.DOWN
-    return Reach.UNKNOWN
+    # No run long enough: flapping or just started. Anything that answers is alive
+    # (the loss check then makes it LOSS); silence too short to judge is unknown.
+    return Reach.UP if any(s.received for s in valid) else Reach.UNKNOWN
 
 
 def thresholds_for(cfg: Config, vantage_id: str) -> Thresholds:

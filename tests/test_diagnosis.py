@@ -1,0 +1,293 @@
+"""Diagnosis from samples: the runbook's distinctions, evidence of life after the outage,
+impact from topology, and 'unknown is never down'."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lvs_tui.board import evaluate
+from lvs_tui.config import parse
+from lvs_tui.situation import ImpactLevel, Scope, Severity, SituationId
+from lvs_tui.state import (
+    Login,
+    LoginState,
+    Metric,
+    MetricSample,
+    PingSample,
+    SourceState,
+    SourceStatus,
+    StateStore,
+)
+
+CFG = parse("""
+[zabbix]
+stale_after = 120.0
+[[idcs]]
+id = "cernet"
+name = "赛尔"
+carrier = "CERNET"
+[[hosts]]
+name = "s1"
+idc = "cernet"
+mode = "single"
+group = "s"
+internal = "192.0.2.1"
+external = "198.51.100.1"
+[[hosts]]
+name = "s2"
+idc = "cernet"
+mode = "single"
+group = "s"
+internal = "192.0.2.2"
+external = "198.51.100.2"
+[[hosts]]
+name = "h1"
+idc = "cernet"
+mode = "ha"
+group = "h"
+internal = "192.0.2.11"
+external = "198.51.100.11"
+[[hosts]]
+name = "h2"
+idc = "cernet"
+mode = "ha"
+group = "h"
+internal = "192.0.2.12"
+external = "198.51.100.12"
+[[hosts]]
+name = "h3"
+idc = "cernet"
+mode = "ha"
+group = "h"
+internal = "192.0.2.13"
+external = "198.51.100.13"
+[[vips]]
+address = "203.0.113.1"
+hosts = ["s1", "s2"]
+[[vips]]
+address = "203.0.113.11"
+hosts = ["h1", "h2", "h3"]
+[[contacts]]
+id = "duty5666"
+role = "duty_room"
+name = "5666 值班室"
+[[vantages]]
+id = "local"
+kind = "local"
+name = "本地"
+control = "127.0.0.1"
+[[vantages]]
+id = "unicom"
+kind = "zabbix_proxy"
+name = "联通"
+probe_host = "probe-unicom"
+""", "test.toml")
+
+NOW = 10_000.0
+HOSTS = {h.name: h for h in CFG.fleet.hosts}
+
+
+class Lab:
+    """A store filled by hand: every address answers unless told otherwise."""
+
+    def __init__(self) -> None:
+        self.store = StateStore()
+        self.dark: dict[tuple[str, str], float] = {}  # (vantage, address) -> silent from
+        self.zabbix_last: dict[str, float] = {}
+
+    def silence(self, address: str, at: float, vantages: tuple[str, ...] = ("local", "unicom")
+                ) -> Lab:
+        for v in vantages:
+            self.dark[(v, address)] = at
+        return self
+
+    def kill(self, host: str, at: float, zabbix_stops: bool = True) -> Lab:
+        h = HOSTS[host]
+        self.silence(h.internal, at).silence(h.external, at)
+        if zabbix_stops:
+            self.zabbix_last[host] = at - 20  # the last value came before the crash
+        return self
+
+    def build(self, now: float = NOW) -> StateStore:
+        addrs = list(CFG.fleet.addresses())
+        for k in range(60, -1, -1):
+            t = now - k
+            for a in [*addrs, "127.0.0.1"]:
+                up = t < self.dark.get(("local", a), 1e18)
+                self.store.add_ping("local", a, PingSample(t, 1, int(up), 0.001 if up else None))
+        for k in range(0, 600, 30):  # the remote vantage checks every 30 s
+            t = now - 600 + k + 15
+            for a in addrs:
+                up = t < self.dark.get(("unicom", a), 1e18)
+                self.store.add_ping("unicom", a, PingSample(t, 3, 3 if up else 0,
+                                                            0.01 if up else None))
+        for h in CFG.fleet.hosts:
+            last = self.zabbix_last.get(h.name, now - 5)
+            for c in range(int(now - 900), int(last) + 1, 60):
+                self.store.add_metric(h.name, Metric.CPU, MetricSample(float(c), 20.0))
+            self.store.add_metric(h.name, Metric.CPU, MetricSample(last, 20.0))
+        return self.store
+
+
+def situations(store: StateStore, now: float = NOW) -> dict:
+    return {r.host.name: r.situation for r in evaluate(CFG, store, now).rows}
+
+
+def test_calm_fleet_is_ok() -> None:
+    sits = situations(Lab().build())
+    assert {s.id for s in sits.values()} == {SituationId.OK}
+
+
+def test_dead_single_host_is_host_down_critical_with_single_point_vips() -> None:
+    lab = Lab().kill("s1", NOW - 200)
+    s = situations(lab.build())["s1"]
+    assert s.id is SituationId.HOST_DOWN and s.severity is Severity.CRITICAL
+    assert any("监控数据已中断" in e for e in s.evidence)
+    assert [v.level for v in s.impact.vips] == [ImpactLevel.SINGLE_POINT]
+    assert s.since == NOW - 195  # the first unanswered remote check after the outage
+
+
+def test_fresh_death_is_red_at_once_with_pending_evidence() -> None:
+    """Within the hysteresis, before Zabbix goes stale: already host_down, saying what is
+    still pending — the last Zabbix value is young but older than the outage."""
+    lab = Lab().kill("s1", NOW - 10)
+    lab.zabbix_last["s1"] = NOW - 40
+    s = situations(lab.build())["s1"]
+    assert s.id is SituationId.HOST_DOWN
+    assert any("待确认：监控数据尚未超时" in e for e in s.evidence)
+    assert any("待确认：尚未尝试通道机登录" in e for e in s.evidence)
+
+
+def test_zabbix_value_after_the_outage_means_path_broken() -> None:
+    lab = Lab().kill("s1", NOW - 200, zabbix_stops=False)
+    s = situations(lab.build())["s1"]
+    assert s.id is SituationId.PATH_BROKEN
+    assert any("不要让 5666 重启" in e for e in s.evidence)
+
+
+def test_other_vantage_reaching_it_after_the_outage_means_path_broken() -> None:
+    lab = Lab()
+    h = HOSTS["s2"]
+    lab.silence(h.internal, NOW - 200, ("local",)).silence(h.external, NOW - 200, ("local",))
+    lab.zabbix_last["s2"] = NOW - 300  # even with monitoring stopped
+    s = situations(lab.build())["s2"]
+    assert s.id is SituationId.PATH_BROKEN
+    assert any("联通" in e for e in s.evidence)
+
+
+def test_successful_login_after_the_outage_means_path_broken() -> None:
+    lab = Lab().kill("s1", NOW - 200)
+    store = lab.build()
+    store.set_login("s1", Login(LoginState.OK, NOW - 5))
+    assert situations(store)["s1"].id is SituationId.PATH_BROKEN
+
+
+def test_login_failed_corroborates_host_down() -> None:
+    lab = Lab().kill("s1", NOW - 200)
+    store = lab.build()
+    store.set_login("s1", Login(LoginState.FAILED, NOW - 5, "connection timed out"))
+    s = situations(store)["s1"]
+    assert s.id is SituationId.HOST_DOWN
+    assert any("通道机登录失败" in e for e in s.evidence)
+
+
+def test_ha_node_down_with_peers_carrying_is_not_critical() -> None:
+    lab = Lab().kill("h2", NOW - 200)
+    s = situations(lab.build())["h2"]
+    assert s.id is SituationId.HOST_DOWN and s.severity is Severity.MAJOR
+    assert s.impact.service_unaffected is True
+    assert s.impact.peers_healthy == 2
+    assert [v.level for v in s.impact.vips] == [ImpactLevel.REDUNDANT]
+
+
+def test_ha_node_down_with_overloaded_peers_is_critical() -> None:
+    lab = Lab().kill("h2", NOW - 200)
+    store = lab.build()
+    store.add_metric("h1", Metric.CPU, MetricSample(NOW - 1, 95.0))
+    s = situations(store)["h2"]
+    assert s.impact.service_unaffected is False and s.severity is Severity.CRITICAL
+
+
+def test_one_side_down() -> None:
+    lab = Lab().silence(HOSTS["s2"].external, NOW - 100)
+    s = situations(lab.build())["s2"]
+    assert s.id is SituationId.ONE_SIDE_DOWN and s.down_addresses == ("198.51.100.2",)
+
+
+def test_vip_down_everywhere_is_charged_to_the_master_only() -> None:
+    lab = Lab().silence("203.0.113.1", NOW - 100)
+    sits = situations(lab.build())
+    assert sits["s1"].id is SituationId.VIP_UNREACHABLE and sits["s1"].scope is Scope.ALL
+    assert sits["s2"].id is SituationId.OK
+
+
+def test_vip_unreachable_from_one_carrier_only() -> None:
+    lab = Lab().silence("203.0.113.11", NOW - 300, ("unicom",))
+    s = situations(lab.build())["h1"]
+    assert s.id is SituationId.VIP_UNREACHABLE and s.scope is Scope.PARTIAL
+    assert any("联通" in e for e in s.evidence)
+
+
+def test_broken_vantage_makes_its_results_unknown_not_down() -> None:
+    lab = Lab()
+    for a in [*list(CFG.fleet.addresses()), "127.0.0.1"]:
+        lab.silence(a, NOW - 100, ("local",))
+    store = lab.build()
+    sits = situations(store)
+    assert all(s.id is not SituationId.HOST_DOWN for s in sits.values())
+    assert all(s.id is SituationId.OK for s in sits.values())  # the remote still reaches all
+
+
+def test_proxy_source_down_makes_remote_unknown() -> None:
+    lab = Lab().silence("203.0.113.11", NOW - 300, ("unicom",))
+    store = lab.build()
+    store.set_source(SourceStatus("vantage:unicom", SourceState.DOWN, NOW - 60, "proxy stale"))
+    assert situations(store)["h1"].id is SituationId.OK
+
+
+def test_no_data_is_unknown() -> None:
+    sits = situations(StateStore())
+    assert {s.id for s in sits.values()} == {SituationId.UNKNOWN}
+
+
+def test_stale_data_is_unknown_never_down() -> None:
+    lab = Lab().kill("s1", NOW - 200)
+    store = lab.build()
+    later = situations(store, NOW + 3600)  # an hour without any news
+    assert later["s1"].id is SituationId.UNKNOWN
+
+
+def test_monitoring_gap_with_pings_fine_is_degraded() -> None:
+    lab = Lab()
+    lab.zabbix_last["s2"] = NOW - 600
+    s = situations(lab.build())["s2"]
+    assert s.id is SituationId.DEGRADED and any("监控数据中断" in e for e in s.evidence)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.dictionaries(st.sampled_from(sorted(CFG.fleet.addresses())),
+                       st.lists(st.sampled_from("uxe"), min_size=0, max_size=12), max_size=8),
+       st.booleans())
+def test_diagnosis_is_total_and_unknown_never_becomes_down(patterns: dict, zabbix: bool
+                                                          ) -> None:
+    """Whatever the samples, every host gets a situation; a host whose addresses have no
+    valid fresh data is never host_down."""
+    store = StateStore()
+    for addr, pattern in patterns.items():
+        for i, ch in enumerate(pattern):
+            t = NOW - len(pattern) + 1 + i
+            s = (PingSample(t, 0, 0, error="e") if ch == "e"
+                 else PingSample(t, 1, int(ch == "u"), 0.001 if ch == "u" else None))
+            store.add_ping("local", addr, s)
+    store.add_ping("local", "127.0.0.1", PingSample(NOW, 1, 1, 0.001))
+    if zabbix:
+        store.add_metric("s1", Metric.CPU, MetricSample(NOW - 10, 5.0))
+    sits = situations(store)
+    assert set(sits) == set(HOSTS)
+    for name, s in sits.items():
+        h = HOSTS[name]
+        for side in (h.internal, h.external):
+            p = patterns.get(side, [])
+            if not p or p[-1] == "e":  # nothing valid and fresh for this side
+                assert s.id not in (SituationId.HOST_DOWN, SituationId.PATH_BROKEN), (name, s)
