@@ -10,5 +10,5 @@ COMMAND_MODULES: tuple[str, ...] = (
     "init",
     "find",
     "check",
-    "incidents", "handover",
+    "incidents", "handover", "snapshot",
 )
