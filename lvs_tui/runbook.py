@@ -49,7 +49,8 @@ TEXT_KEYS: dict[str, frozenset[str]] = {
         "next_update": ("time",), "lingering_single": ("vips",), "lingering_borrowed": (),
         "lingering_none": (), "list_sep": (), "items_sep": (), "no_traceroute": (),
         "no_vantages": (), "unknown_value": (), "source_default": (),
-        "duration_hm": ("h", "m"), "duration_m": ("m",)}.items()},
+        "duration_hm": ("h", "m"), "duration_m": ("m",), "done_item": ("label", "time"),
+        "nics": ("count", "speed")}.items()},
 }
 _CONFIRM = re.compile(r"^[a-z][a-z0-9_]*$")
 

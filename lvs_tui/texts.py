@@ -143,7 +143,8 @@ def _common(ctx: TextContext) -> dict[str, str]:
         "external": h.external, "down": _down(ctx), "since": when(ctx, ctx.since),
         "now": when(ctx, ctx.now), "model": hw.model or unknown,
         "asset_tag": hw.asset_tag or unknown, "os": hw.os or unknown,
-        "nics": f"{hw.nics} 块 {hw.nic_speed}".strip() if hw.nics else unknown,
+        "nics": _p(ctx, "phrase.nics", count=str(hw.nics), speed=hw.nic_speed).strip()
+        if hw.nics else unknown,
         "services": "/".join(s.value for s in h.services),
         "what": _what(ctx), "cause": _p(ctx, "phrase.cause", cause=ctx.cause) if ctx.cause
         else "", "risk": _risk(ctx), "done": _done(ctx), "prepared": _prepared(ctx),
@@ -202,8 +203,8 @@ def _done(ctx: TextContext) -> str:
     if not seen:
         return ""
     tz = ctx.cfg.duty.tz
-    items = [f"{ctx.runbook.label(n)}（{datetime.fromtimestamp(t, tz):%H:%M}）"
-             for n, t in seen.items()]
+    items = [_p(ctx, "phrase.done_item", label=ctx.runbook.label(n),
+                time=f"{datetime.fromtimestamp(t, tz):%H:%M}") for n, t in seen.items()]
     return _p(ctx, "phrase.done", items=ctx.runbook.texts["phrase.items_sep"].join(items))
 
 
