@@ -43,7 +43,7 @@ class SideView:
     side: Side
     down_from: tuple[str, ...]  # vantages that see it down
     up_from: tuple[str, ...]  # vantages that get answers
-    lossy_from: tuple[str, ...]
+    lossy_from: tuple[str, ...]  # "联通 25%"
     unknown_from: tuple[str, ...]
     silent_since: float | None  # earliest moment a vantage saw it go silent
     rtt_ms: float | None
@@ -82,7 +82,7 @@ def side_view(signals: tuple[AddressSignal, ...], names: Mapping[str, str]) -> S
         first.address, first.side,
         tuple(name(s) for s in signals if s.reach is Reach.DOWN),
         tuple(name(s) for s in signals if s.reach.answers),
-        tuple(name(s) for s in signals if s.reach is Reach.LOSS),
+        tuple(f"{name(s)} {s.loss_pct or 0:.0f}%" for s in signals if s.reach is Reach.LOSS),
         tuple(name(s) for s in signals if s.reach is Reach.UNKNOWN),
         min(silent) if silent else None,
         rtts[0] if rtts else None,
@@ -232,8 +232,7 @@ def _health(sig: HostSignals, duty: Duty, sides: list[SideView],
                          evidence=tuple(evidence))
     for v in views.values():
         if v.lossy_from:
-            evidence.append(f"{v.side.zh} {v.address}: 丢包 {v.loss_pct or 0:.0f}% from "
-                            + ", ".join(v.lossy_from))
+            evidence.append(f"{v.side.zh} {v.address}: 丢包 " + ", ".join(v.lossy_from))
         elif v.rtt_ms is not None and v.rtt_ms > duty.rtt_threshold_ms:
             evidence.append(f"{v.side.zh} {v.address}: 延迟 {v.rtt_ms:.0f} ms")
     if sig.monitoring_stopped:

@@ -105,7 +105,7 @@ def classify(samples: Sequence[PingSample], now: float, th: Thresholds, address:
     if newest.error is not None:
         return AddressSignal(**base, reach=Reach.UNKNOWN, age=age, detail=newest.error)
     valid = [s for s in samples if s.error is None and s.sent > 0]
-    recent = valid[-th.window:]
+    recent = _window(valid, th.window)
     sent = sum(s.sent for s in recent)
     received = sum(s.received for s in recent)
     answered = [s for s in recent if s.received and s.rtt is not None]
@@ -121,6 +121,16 @@ def classify(samples: Sequence[PingSample], now: float, th: Thresholds, address:
                          loss_pct=loss, sent=sent, received=received, age=age, last_up=last_up,
                          silent_since=silent if reach is Reach.DOWN else None,
                          detail="" if reach is not Reach.UNKNOWN else "too few samples")
+
+
+def _window(valid: Sequence[PingSample], probes: int) -> Sequence[PingSample]:
+    """The newest samples holding `probes` probes: an aggregated check of 3 counts 3."""
+    total = 0
+    for i in range(len(valid) - 1, -1, -1):
+        total += max(1, valid[i].sent)
+        if total >= probes:
+            return valid[i:]
+    return valid
 
 
 def _hysteresis(valid: Sequence[PingSample], need: int) -> Reach:
