@@ -39,13 +39,16 @@ from lvs_tui.state import PingSample, SourceState, SourceStatus, StateStore
 SEQ_SPACE = 65536
 PAYLOAD_SIZE = 56  # the size ping and fping send by default
 TICK = 0.005  # send/expiry batching: at most this late, ~200 wake-ups/s at most
-MAX_DRAIN = 4096  # replies read per readable event before yielding to the loop
+MAX_DRAIN = 4096
+_CSUM_ID_SEQ = struct.Struct("!HHH")
+_ID_SEQ_NONCE = struct.Struct("!HHQ")  # replies read per readable event before yielding to the loop
 
 _ECHO_REQUEST = {socket.AF_INET: 8, socket.AF_INET6: 128}
 _ECHO_REPLY = {socket.AF_INET: 0, socket.AF_INET6: 129}
 _SOL_RAW = 255
 _ICMP_FILTER = 1
 _ICMP6_FILTER = 1
+_SO_RCVBUFFORCE = 33  # Linux; not exported by Python's socket module
 
 FIXES = ("run as root, or `setcap cap_net_raw+ep` on the python binary, or "
          "`sysctl -w net.ipv4.ping_group_range='0 2147483647'`, or `apt install fping`")
@@ -97,9 +100,8 @@ def _group_range() -> str:
 
 
 def _fold(total: int) -> int:
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
-    return total
+    total = (total & 0xFFFF) + (total >> 16)
+    return (total & 0xFFFF) + (total >> 16)
 
 
 class _Channel:
@@ -113,8 +115,7 @@ class _Channel:
         sock = icmp.sock.dup()  # our own handle: icmplib's wrapper closes its copy now
         icmp.close()
         sock.setblocking(False)
-        with contextlib.suppress(OSError):
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+        _grow_receive_buffer(sock)
         if privileged:
             _filter_echo_replies(sock, family)
         self.family, self.privileged, self.ident, self.sock = family, privileged, ident, sock
@@ -125,18 +126,26 @@ class _Channel:
                                 + payload)
         # Checksum of everything but the sequence: each send adds its sequence and folds.
         words = self.packet[:2] + self.packet[4:6] + self.packet[8:]
-        self.sum0 = sum(struct.unpack(f"!{len(words) // 2}H", words))
+        self.sum0 = _fold(sum(struct.unpack(f"!{len(words) // 2}H", words)))
 
     def send(self, seq: int, sockaddr: tuple) -> None:
-        pkt = self.packet
-        struct.pack_into("!H", pkt, 6, seq)
-        # Kernel fills the checksum for ICMPv6 and for ping sockets; IPv4 raw needs ours.
-        if self.family == socket.AF_INET and self.privileged:
-            struct.pack_into("!H", pkt, 2, ~_fold(self.sum0 + seq) & 0xFFFF)
-        self.sock.sendto(pkt, sockaddr)
+        """Checksum, identifier and sequence in one pack; the kernel fills the checksum for
+        ICMPv6 and for ping sockets, so ours only matters on IPv4 raw."""
+        _CSUM_ID_SEQ.pack_into(self.packet, 2, ~_fold(self.sum0 + seq) & 0xFFFF,
+                  self.ident, seq)
+        self.sock.sendto(self.packet, sockaddr)
 
     def close(self) -> None:
         self.sock.close()
+
+
+def _grow_receive_buffer(sock: socket.socket, size: int = 4 << 20) -> None:
+    """Room for a burst of replies; FORCE passes net.core.rmem_max when we may (root)."""
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, _SO_RCVBUFFORCE, size)
+    except OSError:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, size)
 
 
 def _filter_echo_replies(sock: socket.socket, family: int) -> None:
@@ -179,6 +188,7 @@ class IcmpEngine:
         self.mode = ""  # set once started: the header shows it
         self.ident = (os.getpid() ^ int.from_bytes(os.urandom(2), "big")) & 0xFFFF
         self.nonce = os.urandom(8)
+        self.nonce_int = int.from_bytes(self.nonce, "big")
         self._sockaddrs = tuple(_sockaddr(a) for a in self.targets)
         self._families = tuple(_family(a) for a in self.targets)
         self._slot_target = array("i", [-1]) * SEQ_SPACE
@@ -191,12 +201,11 @@ class IcmpEngine:
         self._buf = bytearray(2048)
         self._store: StateStore | None = None
         self.sent = self.received = self.lost = self.errors = 0  # counters for tests/bench
+        self.pending = 0  # probes sent and not yet answered or expired
 
     # -- lifecycle -------------------------------------------------------------------
     async def run(self, store: StateStore) -> None:
-        self._store = store
-        choice = select_mode(self.prefer)
-        self.mode = choice.mode.value
+        choice = self._choose(store)
         if choice.mode is Mode.FPING:
             from lvs_tui.probes.fping import FpingSource  # lazy: only this mode needs it
             await FpingSource(self.targets, self.vantage, self.interval, self.timeout,
@@ -205,19 +214,49 @@ class IcmpEngine:
         if choice.mode is Mode.NONE:
             await self._report_forever(store, choice.detail)
             return
+        self._start(choice)
+        try:
+            await self._send_loop(store, choice)
+        finally:
+            self._stop()
+            store.set_source(SourceStatus(self.name, SourceState.DOWN, time.time(),
+                                          f"{self.mode}: stopped"))
+
+    async def sweep(self, store: StateStore) -> None:
+        """One probe to every target as fast as the socket takes them; return when each
+        has its answer or its timeout (the benchmark's "one sweep")."""
+        choice = self._choose(store)
+        if choice.mode not in (Mode.RAW, Mode.DGRAM):
+            raise RuntimeError(f"sweep needs a socket: {choice.detail}")
+        self._start(choice)
+        try:
+            for start in range(0, len(self.targets), 256):
+                self._send_range(start, min(start + 256, len(self.targets)))
+                await asyncio.sleep(0)
+            while self.pending:
+                self._expire(time.monotonic())
+                await asyncio.sleep(TICK)
+        finally:
+            self._stop()
+
+    def _choose(self, store: StateStore) -> ModeChoice:
+        self._store = store
+        choice = select_mode(self.prefer)
+        self.mode = choice.mode.value
+        return choice
+
+    def _start(self, choice: ModeChoice) -> None:
         self._open(choice.mode is Mode.RAW)
         loop = asyncio.get_running_loop()
         for ch in self._channels.values():
             loop.add_reader(ch.sock.fileno(), self._on_readable, ch)
-        try:
-            await self._send_loop(store, choice)
-        finally:
-            for ch in self._channels.values():
-                loop.remove_reader(ch.sock.fileno())
-                ch.close()
-            self._channels.clear()
-            store.set_source(SourceStatus(self.name, SourceState.DOWN, time.time(),
-                                          f"{self.mode}: stopped"))
+
+    def _stop(self) -> None:
+        loop = asyncio.get_running_loop()
+        for ch in self._channels.values():
+            loop.remove_reader(ch.sock.fileno())
+            ch.close()
+        self._channels.clear()
 
     def _open(self, privileged: bool) -> None:
         for family in {*self._families} or {socket.AF_INET}:
@@ -263,18 +302,20 @@ class IcmpEngine:
             await asyncio.sleep(max(TICK, min(next_send, next_expiry) - time.monotonic()))
 
     def _send_range(self, start: int, stop: int) -> int:
+        """Send probes to targets[start:stop]; returns how many could not be sent."""
         errors = 0
         channels, families, sockaddrs = self._channels, self._families, self._sockaddrs
-        slot_target, slot_sent = self._slot_target, self._slot_sent
+        slot_target, slot_sent, monotonic = self._slot_target, self._slot_sent, time.monotonic
         for i in range(start, stop):
             ch = channels.get(families[i])
             if ch is None:
                 self._error(i, self._channel_errors.get(families[i], "no socket"))
                 errors += 1
                 continue
-            seq = self._next_seq
             if self._in_flight >= SEQ_SPACE - 1:
                 self._expire_oldest("too many probes in flight")
+            seq = self._next_seq
+            sent_at = monotonic()
             try:
                 ch.send(seq, sockaddrs[i])
             except OSError as exc:
@@ -282,23 +323,34 @@ class IcmpEngine:
                 errors += 1
                 continue
             slot_target[seq] = i
-            slot_sent[seq] = time.monotonic()
+            slot_sent[seq] = sent_at
             self._next_seq = (seq + 1) & 0xFFFF
             self._in_flight += 1
             self.sent += 1
+            self.pending += 1
+            if not self.sent & 127:  # read replies between bursts: no receive-buffer overflow
+                self._drain_all()
         return errors
+
+    def _drain_all(self) -> None:
+        for ch in self._channels.values():
+            self._on_readable(ch)
 
     def _expire(self, now: float) -> None:
         limit = now - self.timeout
         slot_target, slot_sent = self._slot_target, self._slot_sent
         wall = time.time()
+        lost: PingSample | None = None
         while self._in_flight and slot_sent[self._oldest] <= limit:
             seq = self._oldest
             i = slot_target[seq]
             if i >= 0:
                 slot_target[seq] = -1
                 self.lost += 1
-                self._emit(i, PingSample(wall, 1, 0))
+                self.pending -= 1
+                if lost is None:  # immutable: one sample serves every loss of this batch
+                    lost = PingSample(wall, 1, 0)
+                self._emit(i, lost)
             self._oldest = (seq + 1) & 0xFFFF
             self._in_flight -= 1
 
@@ -307,6 +359,7 @@ class IcmpEngine:
         i = self._slot_target[seq]
         if i >= 0:
             self._slot_target[seq] = -1
+            self.pending -= 1
             self._error(i, why)
         self._oldest = (seq + 1) & 0xFFFF
         self._in_flight -= 1
@@ -334,34 +387,40 @@ class IcmpEngine:
 
     # -- receiving --------------------------------------------------------------------
     def _on_readable(self, ch: _Channel) -> None:
-        buf = self._buf
-        sock = ch.sock
-        reply_type = _ECHO_REPLY[ch.family]
-        ident, nonce, check_ident = ch.ident, self.nonce, ch.privileged
+        """Drain the socket; a reply counts only if type, identifier (raw), nonce, sequence
+        and source address all match a probe still in flight."""
+        store = self._store
+        if store is None:
+            return
+        add, vantage = store.add_ping, self.vantage
+        buf, recv, unpack = self._buf, ch.sock.recvfrom_into, _ID_SEQ_NONCE.unpack_from
+        reply_type, fixed_off = _ECHO_REPLY[ch.family], ch.offset_known
+        ident, nonce, check_ident = ch.ident, self.nonce_int, ch.privileged
         slot_target, slot_sent, targets = self._slot_target, self._slot_sent, self.targets
+        monotonic = time.monotonic
         wall = time.time()
+        got = 0
         for _ in range(MAX_DRAIN):
             try:
-                size, addr = sock.recvfrom_into(buf)
+                size, addr = recv(buf)
             except (BlockingIOError, InterruptedError):
-                return
+                break
             except OSError:
                 continue  # an ICMP error queued on a ping socket: the probe times out
-            now = time.monotonic()
-            off = 0 if ch.offset_known else (buf[0] & 0x0F) * 4
+            off = 0 if fixed_off else (buf[0] & 0x0F) * 4
             if size < off + 16 or buf[off] != reply_type:
                 continue
-            rid, seq = struct.unpack_from("!HH", buf, off + 4)
-            if check_ident and rid != ident:
+            rid, seq, cookie = unpack(buf, off + 4)
+            if cookie != nonce or (check_ident and rid != ident):
                 continue  # another process's ping
-            if buf[off + 8:off + 16] != nonce:
-                continue
             i = slot_target[seq]
             if i < 0 or targets[i] != addr[0]:
                 continue  # late (already counted lost), duplicate or from a wrong source
             slot_target[seq] = -1
-            self.received += 1
-            self._emit(i, PingSample(wall, 1, 1, now - slot_sent[seq]))
+            got += 1
+            add(vantage, targets[i], PingSample(wall, 1, 1, monotonic() - slot_sent[seq]))
+        self.received += got
+        self.pending -= got
 
 
 def icmp_sources(cfg: Config, store_interval: float | None = None) -> list[Source]:
