@@ -33,8 +33,10 @@ class TextKind(StrEnum):
     BORROW = "borrow"  # JIRA (鸡爪) borrow proposal
 
 
-# Confirmations that are the sending of a notice: never listed as "done" in a notice.
-_NOT_DONE_ITEMS = frozenset({"notified", "updated", "recovery_notified", "admins_emailed"})
+# The sending of notices, and the recovery the recovered notice states itself: never
+# listed as "done" in a notice.
+_NOT_DONE_ITEMS = frozenset({"notified", "updated", "recovery_notified", "admins_emailed",
+                             "recovered"})
 _NETWORK = frozenset({SituationId.PATH_BROKEN, SituationId.VIP_UNREACHABLE,
                       SituationId.ONE_SIDE_DOWN, SituationId.DEGRADED})
 _SECRET = re.compile(
