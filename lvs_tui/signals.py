@@ -93,8 +93,12 @@ class HostSignals:
 
 
 def classify(samples: Sequence[PingSample], now: float, th: Thresholds, address: str = "",
-             side: Side = Side.VIP, vantage: str = "local") -> AddressSignal:
-    """One address seen from one vantage: up / loss / down / unknown."""
+             side: Side = Side.VIP, vantage: str = "local",
+             marks: tuple[float | None, float | None] | None = None) -> AddressSignal:
+    """One address seen from one vantage: up / loss / down / unknown.
+
+    `marks` (last answered, silent since) from the store cover more history than `samples`.
+    """
     base = dict(address=address, side=side, vantage=vantage)
     if not samples:
         return AddressSignal(**base, reach=Reach.UNKNOWN, detail="no data")
@@ -112,8 +116,11 @@ def classify(samples: Sequence[PingSample], now: float, th: Thresholds, address:
     rtt = (sum(s.rtt * s.received for s in answered) / sum(s.received for s in answered)
            if answered else None)
     loss = 100.0 * (sent - received) / sent if sent else None
-    last_up = next((s.t for s in reversed(valid) if s.received), None)
-    silent = next((s.t for s in valid if last_up is None or s.t > last_up), None)
+    if marks is not None:
+        last_up, silent = marks
+    else:
+        last_up = next((s.t for s in reversed(valid) if s.received), None)
+        silent = next((s.t for s in valid if last_up is None or s.t > last_up), None)
     reach = _hysteresis(valid, th.hysteresis)
     if reach is Reach.UP and loss is not None and loss >= th.loss_threshold:
         reach = Reach.LOSS
@@ -204,7 +211,8 @@ def host_signals(cfg: Config, store: StateStore, host: Host, now: float,
                 sigs.append(AddressSignal(addr, side, v.id, Reach.UNKNOWN,
                                           detail=f"vantage unhealthy: {hv.detail}"))
                 continue
-            sigs.append(classify(samples, now, th, addr, side, v.id))
+            sigs.append(classify(samples, now, th, addr, side, v.id,
+                                 store.ping_marks(v.id, addr)))
     return HostSignals(host, tuple(sigs), *_monitoring(cfg, store, host, now),
                        problems=store.problems(host.name), login=store.login(host.name),
                        on_alert_page=_on_alert_page(store, host, targets))

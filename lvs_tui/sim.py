@@ -251,7 +251,10 @@ class Sim:
         horizon = int(store.metric_horizon)
         for k in range(max(0, until - horizon), until + 1, METRIC_EVERY // 2):
             self._metrics(store, k, only_due=False)
-        for k in range(max(0, until - store.ping_window), until + 1):
+        first = max(0, until - store.ping_window)
+        # Start before any fault still running, so outages keep their true start.
+        started = [int(f.start) - 5 for f in self.faults if f.start <= until < f.end]
+        for k in range(max(0, min([first, *started])), until + 1):
             self.tick(store, k, metrics=False)
         self._done = until
 

@@ -100,7 +100,8 @@ class AlertPage:
 class PingRing:
     """Fixed-size ring of ping samples stored as parallel arrays."""
 
-    __slots__ = ("_err", "_n", "_next", "_rcv", "_rtt", "_sent", "_t", "size")
+    __slots__ = ("_err", "_n", "_next", "_rcv", "_rtt", "_sent", "_t", "last_up", "silent_since",
+                 "size")
 
     def __init__(self, size: int) -> None:
         self.size = size
@@ -111,8 +112,17 @@ class PingRing:
         self._err: dict[int, str] = {}  # rare: slot -> error text
         self._n = 0
         self._next = 0
+        # Kept beyond the ring: when it last answered, and when the silence after that
+        # began, so an outage longer than the ring still has its true start.
+        self.last_up: float | None = None
+        self.silent_since: float | None = None
 
     def add(self, s: PingSample) -> None:
+        if s.error is None and s.sent > 0:
+            if s.received:
+                self.last_up, self.silent_since = s.t, None
+            elif self.silent_since is None:
+                self.silent_since = s.t
         i = self._next
         self._t[i] = s.t
         self._rtt[i] = math.nan if s.rtt is None else s.rtt
@@ -211,6 +221,12 @@ class StateStore:
         with self._lock:
             ring = self._pings.get((vantage, address))
             return ring.samples(last) if ring else ()
+
+    def ping_marks(self, vantage: str, address: str) -> tuple[float | None, float | None]:
+        """(last answered, silent since) over the whole history, not just the ring."""
+        with self._lock:
+            ring = self._pings.get((vantage, address))
+            return (ring.last_up, ring.silent_since) if ring else (None, None)
 
     def ping_keys(self) -> tuple[tuple[str, str], ...]:
         with self._lock:
