@@ -233,12 +233,15 @@ api_ready() {
 start_web() {
     alive "$DIR/php.pid" && return 0
     write_frontend_conf
+    api_ready && die "something else already answers at $(api_url)"
     log "starting php -S 127.0.0.1:$WEB_PORT"
-    # PHP_CLI_SERVER_WORKERS: a chart request must not wait behind a refresh cycle.
-    PHP_CLI_SERVER_WORKERS=4 setsid php -d memory_limit=512M -d post_max_size=16M \
-        -d max_execution_time=300 -d date.timezone=UTC -d display_errors=0 \
-        -S "127.0.0.1:$WEB_PORT" -t "$FRONTEND" >"$DIR/php.log" 2>&1 </dev/null &
-    echo $! >"$DIR/php.pid"
+    # PHP_CLI_SERVER_WORKERS: a chart request must not wait behind a refresh cycle. php
+    # leads its own session (the pid written is its process group) so that stopping it
+    # also stops the workers it forks.
+    PHP_CLI_SERVER_WORKERS=4 setsid bash -c 'echo $$ >"$1/php.pid"; shift; exec "$@"' _ "$DIR" \
+        php -d memory_limit=512M -d post_max_size=16M -d max_execution_time=300 \
+        -d date.timezone=UTC -d display_errors=0 -S "127.0.0.1:$WEB_PORT" -t "$FRONTEND" \
+        >"$DIR/php.log" 2>&1 </dev/null &
     local i
     for i in $(seq 1 50); do
         api_ready && return 0
@@ -248,15 +251,18 @@ start_web() {
 }
 
 stop_pid() {
-    local file=$1 name=$2 i
+    # $3=group: the pid leads its own session (setsid), so its forked workers go with it
+    local file=$1 name=$2 target i
     if alive "$file"; then
         log "stopping $name"
-        kill "$(cat "$file")" 2>/dev/null || true
+        target=$(cat "$file")
+        [[ ${3:-} == group ]] && target="-$target"
+        kill -- "$target" 2>/dev/null || true
         for i in $(seq 1 50); do
             alive "$file" || break
             sleep 0.2
         done
-        alive "$file" && kill -9 "$(cat "$file")" 2>/dev/null || true
+        alive "$file" && kill -9 -- "$target" 2>/dev/null || true
     fi
     rm -f "$file"
 }
@@ -281,7 +287,7 @@ cmd_seed() {
 }
 
 cmd_down() {
-    stop_pid "$DIR/php.pid" "php"
+    stop_pid "$DIR/php.pid" "php" group
     stop_pid "$DIR/zabbix_proxy.pid" "zabbix_proxy"
     stop_pid "$DIR/zabbix_server.pid" "zabbix_server"
 }
@@ -297,7 +303,7 @@ case ${1:-} in
     up) cmd_up ;;
     seed) shift; cmd_seed "$@" ;;
     down) cmd_down ;;
-    web-stop) stop_pid "$DIR/php.pid" "php" ;;
+    web-stop) stop_pid "$DIR/php.pid" "php" group ;;
     web-start) start_web; api_url ;;
     env) cmd_env ;;
     *) echo "usage: $0 up | seed [--hosts N] | web-stop | web-start | down | env" >&2; exit 2 ;;

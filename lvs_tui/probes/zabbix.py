@@ -290,6 +290,7 @@ class ZabbixSource:
         self.api: ZabbixAPI | None = None
         self.version: Version | None = None
         self.last_cycle: CycleStats | None = None
+        self.last_ok: float | None = None  # when a cycle last succeeded: how stale data is
         self._auth: AuthKind | None = None
         self._lock = threading.Lock()
         self._calls = 0
@@ -510,6 +511,7 @@ class ZabbixSource:
         elif stats.seconds > self.cfg.zabbix.timeout / 2:
             state = SourceState.DEGRADED
             detail = f"slow cycle; {detail}"
+        self.last_ok = now
         store.set_source(SourceStatus(self.name, state, now, detail, last_ok=now))
 
     def _write_problems(self, store: StateStore, plan: _Plan) -> None:
@@ -577,10 +579,10 @@ class ZabbixSource:
     def _fail(self, store: StateStore, detail: str) -> None:
         now = time.time()
         log.warning("zabbix: %s", detail)
-        store.set_source(SourceStatus(self.name, SourceState.DOWN, now, detail))
+        store.set_source(SourceStatus(self.name, SourceState.DOWN, now, detail, self.last_ok))
         for v in self._vantages:
             store.set_source(SourceStatus(f"vantage:{v.id}", SourceState.DOWN, now,
-                                          f"Zabbix: {detail}"))
+                                          f"Zabbix: {detail}", self.last_ok))
 
     # -- API plumbing --------------------------------------------------------------------
     def _at_least(self, version: Version) -> bool:
