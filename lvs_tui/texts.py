@@ -40,8 +40,9 @@ _NOT_DONE_ITEMS = frozenset({"notified", "updated", "recovery_notified", "admins
 _NETWORK = frozenset({SituationId.PATH_BROKEN, SituationId.VIP_UNREACHABLE,
                       SituationId.ONE_SIDE_DOWN, SituationId.DEGRADED})
 _SECRET = re.compile(
-    r"(?i)\b(token|password|passwd|pwd|secret|api[_-]?key|authorization)(\s*[=:]\s*|\s+)"
-    r"(bearer\s+)?[^\s,;，；]+")
+    r"(?i)(token|password|passwd|pwd|secret|api[_-]?key|authorization|密码|口令)"
+    r"(\s*[=:：]\s*)(bearer\s+)?[^\s,;，；]+")
+_URL_CREDENTIALS = re.compile(r"://[^/\s:@]+:[^/\s@]+@")
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +103,8 @@ def render(kind: TextKind | str, ctx: TextContext) -> str:
 
 
 def redact(text: str) -> str:
-    """Mask anything shaped like `token=…` / `password: …`: texts are pasted into chats."""
+    """Mask `token=…`, `password: …`, `密码：…` and URL credentials: texts go to chats."""
+    text = _URL_CREDENTIALS.sub("://***@", text)
     return _SECRET.sub(lambda m: f"{m.group(1)}{m.group(2)}***", text)
 
 

@@ -167,14 +167,16 @@ def test_recovered_says_duration_and_lingering_risk() -> None:
 
 def test_nothing_secret_ever_appears(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LVS_TUI_ZABBIX_TOKEN", "tok-5f1d9c0e")
-    leak = "ssh root@x password=hunter2, api_key: AKIA123 Authorization: Bearer abc.def"
+    leak = ("ssh root@x password=hunter2, api_key: AKIA123 Authorization: Bearer abc.def "
+            "密码：s3cr3t http://duty:pw0rd@alert.example.com/ping")
     for kind in TextKind:
         text = render(kind, context(CFG, DOWN, CERNET, FAILED, T0 + 2000, runbook=RB,
                                     progress=leak, cause=leak, traceroute=leak, reason=leak))
-        for secret in ("tok-5f1d9c0e", "hunter2", "AKIA123", "abc.def"):
+        for secret in ("tok-5f1d9c0e", "hunter2", "AKIA123", "abc.def", "s3cr3t", "pw0rd"):
             assert secret not in text, (kind, text)
     assert redact("token=abc") == "token=***"
     assert redact("请输入密码") == "请输入密码"
+    assert redact("password reset of root@host") == "password reset of root@host"
 
 
 @pytest.mark.parametrize("sid", list(SituationId))
