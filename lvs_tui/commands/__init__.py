@@ -10,5 +10,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "init",
     "find",
     "check",
+    "notice",
     "incidents", "handover", "snapshot",
+    "demo",
 )

@@ -1,0 +1,349 @@
+"""The dashboard app: sources feed the store, a worker evaluates the board, screens draw it.
+
+Data flows one way: sources (workers, exit_on_error=False) -> StateStore -> `evaluate` in a
+thread when the store changed -> screens. A source that crashes is marked down and restarted;
+the evaluation adapts its pace to its own cost so the console stays responsive at any fleet
+size. The UI itself never does I/O besides the clipboard and the incident log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.worker import Worker, WorkerState
+
+from lvs_tui.board import Board, HostRow, evaluate
+from lvs_tui.clipboard import CopyResult, copy_out, osc52_supported
+from lvs_tui.config import Config
+from lvs_tui.probes import Source
+from lvs_tui.screens.desk import DutyDesk
+from lvs_tui.state import SourceState, SourceStatus, StateStore
+from lvs_tui.widgets.fleet_table import FleetLine
+from lvs_tui.widgets.lines import fleet_lines
+from lvs_tui.widgets.theming import (
+    DEFAULTS,
+    THEMES,
+    ThemeError,
+    load_theme,
+    shipped_themes,
+    theme_name,
+)
+
+# Every binding: (id, default key, what it does). Ids are the names in the config's [keys].
+KEYS: tuple[tuple[str, str, str], ...] = (
+    ("down", "j", "move down (also ↓)"),
+    ("up", "k", "move up (also ↑)"),
+    ("open_host", "enter", "open the host view"),
+    ("back", "escape", "back / clear the filter"),
+    ("filter", "slash", "filter by host, IP, VIP, IDC or service"),
+    ("goto_ip", "g", "go to an IP (paste from the 5666 call)"),
+    ("pause", "p", "pause the view (data keeps flowing)"),
+    ("problems_only", "f", "problems only"),
+    ("copy_notice", "c", "copy the current text (notice / request)"),
+    ("show_text", "v", "show the current text for manual selection"),
+    ("next_text", "t", "host view: next text kind"),
+    ("chart_range", "r", "host view: charts 1 h / 6 h / 24 h"),
+    ("confirm", "1-9", "host view: confirm the numbered runbook step"),
+    ("palette", "colon", "command palette (also ctrl+p)"),
+    ("next_theme", "f9", "next theme"),
+    ("help", "question_mark", "this help"),
+    ("quit", "q", "quit"),
+)
+KEY_IDS = frozenset(i for i, _, _ in KEYS) | {f"confirm_{n}" for n in range(1, 10)}
+BELL_EVERY = 60.0  # seconds: at most one bell a minute, however many hosts turn red
+IDLE_EVERY = 2.0  # re-evaluate this often even without new data: staleness is time
+
+
+def check_keys(keys: dict[str, str]) -> list[str]:
+    """One line per unknown binding id in the config's [keys]."""
+    return [f"[keys].{k}: unknown action id; known: {', '.join(sorted(KEY_IDS))}"
+            for k in keys if k not in KEY_IDS]
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    board: Board
+    lines: tuple[FleetLine, ...]
+    cost: float  # seconds the evaluation took
+
+
+class FleetCommands(Provider):
+    """The command palette: jump to a host or VIP, and every action."""
+
+    def _entries(self) -> list[tuple[str, str, Callable[[], object]]]:
+        app = self.app
+        assert isinstance(app, LvsApp)
+        return app.palette_entries()
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for title, help_text, callback in self._entries():
+            score = matcher.match(title)
+            if score > 0:
+                yield Hit(score, matcher.highlight(title), callback, help=help_text)
+
+    async def discover(self) -> Hits:
+        for title, help_text, callback in self._entries():
+            if not title.startswith(("host ", "VIP ")):
+                yield DiscoveryHit(title, callback, help=help_text)
+
+
+class LvsApp(App[int]):
+    CSS_PATH = "app.tcss"
+    TITLE = "lvs-tui"
+    ENABLE_COMMAND_PALETTE = True
+    COMMANDS = App.COMMANDS | {FleetCommands}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "quit", id="quit"),
+        Binding("question_mark", "help", "help", id="help"),
+        Binding("colon", "command_palette", "palette", id="palette", show=False),
+        Binding("f9", "next_theme", "theme", id="next_theme", show=False),
+    ]
+
+    def __init__(self, config: Config, sources: Sequence[Source] = (),
+                 store: StateStore | None = None, clock: Callable[[], float] = time.time,
+                 desk: DutyDesk | None = None, theme: str | None = None,
+                 bell: bool | None = None, state_dir: Path | None = None,
+                 eval_every: float = 1.0) -> None:
+        super().__init__()
+        self.cfg = config
+        self.sources = tuple(sources)
+        self.store = store if store is not None else StateStore()
+        self.clock = clock
+        self.desk = desk if desk is not None else DutyDesk(config)
+        self.theme_choice = theme or config.duty.theme
+        self.bell_on = config.duty.bell if bell is None else bell
+        self.state_dir = state_dir
+        self.eval_every = eval_every
+        self.view: View | None = None
+        self.paused = False
+        self.eval_error = ""
+        self.last_copy: CopyResult | None = None
+        self._evaluating = False
+        self._version = -1
+        self._evaluated_at = 0.0
+        self._next_eval = 0.0
+        self._red: frozenset[str] = frozenset()
+        self._last_bell = -BELL_EVERY
+        self._source_workers: dict[Worker, Source] = {}
+        self._boards = asyncio.Event()
+        self.bells = 0  # rung so far (tests and the benchmark read it)
+
+    # -- life cycle ------------------------------------------------------------------
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        return dict(DEFAULTS)
+
+    def on_mount(self) -> None:
+        from lvs_tui.screens.main import MainScreen
+
+        for t in shipped_themes():
+            self.register_theme(t)
+        self.apply_theme(self.theme_choice)
+        self.set_keymap({k: v for k, v in self.cfg.keys.items() if k in KEY_IDS})
+        for source in self.sources:
+            self._start_source(source)
+        self.push_screen(MainScreen())
+        self.set_interval(0.25, self._tick)
+
+    def apply_theme(self, choice: str) -> None:
+        try:
+            t = load_theme(choice)
+        except ThemeError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        self.register_theme(t)
+        self.theme = t.name
+        self.theme_choice = choice
+        self._version = -1  # the cells carry colours: redraw them
+
+    def _start_source(self, source: Source) -> None:
+        worker = self.run_worker(source.run(self.store), name=f"source:{source.name}",
+                                 group="sources", exit_on_error=False)
+        self._source_workers[worker] = source
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        source = self._source_workers.get(event.worker)
+        if source is None or event.state not in (WorkerState.ERROR, WorkerState.SUCCESS):
+            return
+        del self._source_workers[event.worker]
+        why = event.worker.error or "stopped"
+        name = source.name if source.name != "sim" else "icmp"
+        self.store.set_source(SourceStatus(name, SourceState.DOWN, self.clock(),
+                                           f"crashed: {why}"[:120]))
+        self.set_timer(10.0, lambda: self._start_source(source))  # try again, calmly
+
+    # -- evaluation ------------------------------------------------------------------
+    def _tick(self) -> None:
+        if self._evaluating or time.monotonic() < self._next_eval:
+            return
+        now = self.clock()
+        version = self.store.version
+        if version == self._version and now - self._evaluated_at < IDLE_EVERY:
+            return
+        self._evaluating = True
+        self.run_worker(self._evaluate(version, now), group="eval", exit_on_error=False)
+
+    async def _evaluate(self, version: int, now: float) -> None:
+        palette = dict(self.theme_variables)
+        started = time.perf_counter()
+        try:
+            board, lines = await asyncio.to_thread(self._build, now, palette)
+        except Exception as exc:  # never take the console down: say so in the header
+            self.eval_error = f"evaluation failed: {type(exc).__name__}: {exc}"[:160]
+            return
+        finally:
+            self._evaluating = False
+            cost = time.perf_counter() - started
+            # Never spend more than about a third of a core evaluating.
+            self._next_eval = time.monotonic() + max(self.eval_every, 2.0 * cost)
+        self.eval_error = ""
+        self._version, self._evaluated_at = version, now
+        self.apply_view(View(board, lines, cost))
+
+    def _build(self, now: float, palette: dict[str, str]
+               ) -> tuple[Board, tuple[FleetLine, ...]]:
+        board = evaluate(self.cfg, self.store, now)
+        self.desk.observe(board)
+        return board, fleet_lines(self.cfg, board, self.store, palette)
+
+    def apply_view(self, view: View) -> None:
+        self.view = view
+        self._alert(view.board)
+        for screen in self.screen_stack:
+            refresh = getattr(screen, "refresh_view", None)
+            if refresh is not None and screen is self.screen:
+                refresh()
+        self._boards.set()
+
+    async def next_board(self, timeout: float = 10.0) -> Board:
+        """Wait for the next evaluation to land on screen (tests, benchmark)."""
+        self._boards.clear()
+        self._next_eval = 0.0
+        self._version = -1
+        await asyncio.wait_for(self._boards.wait(), timeout)
+        assert self.view is not None
+        return self.view.board
+
+    def _alert(self, board: Board) -> None:
+        red = frozenset(r.host.name for r in board.red)
+        self.title = f"lvs-tui · {len(red)} red" if red else "lvs-tui · all calm"
+        new = red - self._red
+        self._red = red
+        if new and self.bell_on and time.monotonic() - self._last_bell >= BELL_EVERY:
+            self._last_bell = time.monotonic()
+            self.bells += 1
+            self.bell()
+
+    # -- what screens ask ---------------------------------------------------------------
+    def row(self, host: str) -> HostRow | None:
+        return self.view.board.row(host) if self.view else None
+
+    def open_host(self, host: str) -> None:
+        from lvs_tui.screens.host import HostScreen
+
+        if self.row(host) is None:
+            self.notify(f"{host}: not evaluated yet", severity="warning")
+            return
+        while isinstance(self.screen, HostScreen):
+            self.pop_screen()
+        self.push_screen(HostScreen(host))
+
+    def goto_ip(self, text: str) -> str | None:
+        """Open the host owning the address; returns an error line when none does."""
+        owner = self.cfg.fleet.owner(text)
+        if owner is None:
+            return f"{text.strip()}: not an address of this fleet"
+        hosts = owner.hosts
+        if not hosts:
+            return f"{text.strip()}: VIP announced by no host"
+        board = self.view.board if self.view else None
+        # A VIP: open the worst of its hosts (the board is sorted worst first).
+        ranked = sorted(hosts, key=lambda h: _rank(board, h))
+        main = self.main_screen()
+        if main is not None:
+            main.reveal(ranked[0])
+        self.open_host(ranked[0])
+        return None
+
+    def main_screen(self):  # type: ignore[no-untyped-def]
+        from lvs_tui.screens.main import MainScreen
+
+        return next((s for s in self.screen_stack if isinstance(s, MainScreen)), None)
+
+    def copy_text(self, host: str, kind: str, text: str) -> CopyResult:
+        """Copy by every road, log it, toast where it went; modal when OSC 52 is unlikely."""
+        label = f"{kind} text for {host}"
+        result = copy_out(text, f"{host}-{kind}", label, self.copy_to_clipboard, self.state_dir)
+        self.last_copy = result
+        self.desk.record_text(host, kind, text, "copied", self.clock())
+        lines = [f"copied {label}", f"→ {result.where}"]
+        if result.file_error:
+            lines.append(result.file_error)
+        self.notify("\n".join(lines), title="copied", timeout=6)
+        if not osc52_supported():
+            from lvs_tui.screens.modals import TextScreen
+
+            self.push_screen(TextScreen(label, text, result.where))
+        return result
+
+    def palette_entries(self) -> list[tuple[str, str, Callable[[], object]]]:
+        fleet = self.cfg.fleet
+        out: list[tuple[str, str, Callable[[], object]]] = []
+        for h in fleet.hosts:
+            idc = fleet.idc(h.idc)
+            out.append((f"host {h.name}", f"{idc.name} · {h.mode.badge} · {h.internal} · "
+                        f"{h.external}", _bind(self.goto_ip, h.internal)))
+        for v in fleet.vips:
+            out.append((f"VIP {v.label}", "announced by " + ", ".join(v.hosts),
+                        _bind(self.goto_ip, v.address)))
+        main = self.main_screen()
+        if main is not None:
+            out += [("pause / resume the view", "p", main.action_pause),
+                    ("problems only (toggle)", "f", main.action_problems_only),
+                    ("filter hosts", "/", main.action_filter),
+                    ("go to IP", "g", main.action_goto_ip),
+                    ("copy the current text", "c", main.action_copy_notice)]
+        out += [(f"theme: {t}", "switch the colour theme", _bind(self.apply_theme, t))
+                for t in THEMES]
+        out += [("help: keys", "?", self.action_help), ("quit", "q", self.exit)]
+        return out
+
+    # -- app-wide actions -------------------------------------------------------------
+    def action_help(self) -> None:
+        from lvs_tui.screens.modals import HelpScreen
+
+        keymap = dict(self._keymap) if hasattr(self, "_keymap") else {}
+        rows = [(keymap.get(i, k), i, what) for i, k, what in KEYS]
+        self.push_screen(HelpScreen(rows))
+
+    def action_next_theme(self) -> None:
+        name = self.theme_choice if self.theme_choice in THEMES else THEMES[0]
+        self.apply_theme(THEMES[(THEMES.index(name) + 1) % len(THEMES)])
+        self.notify(f"theme: {self.theme_choice}", timeout=2)
+
+
+def _rank(board: Board | None, host: str) -> int:
+    if board is None:
+        return 0
+    return next((i for i, r in enumerate(board.rows) if r.host.name == host), len(board.rows))
+
+
+def _bind(func: Callable[[str], object], arg: str) -> Callable[[], object]:
+    return lambda: func(arg)
+
+
+def make_app(config: Config, sources: Iterable[Source] = (), store: StateStore | None = None,
+             clock: Callable[[], float] = time.time, **kw: object) -> LvsApp:
+    """The app, wired: tests pass the Sim or fakes, commands pass the real sources."""
+    return LvsApp(config, tuple(sources), store, clock, **kw)  # type: ignore[arg-type]
+
+
+__all__ = ["KEYS", "KEY_IDS", "LvsApp", "check_keys", "make_app", "theme_name"]

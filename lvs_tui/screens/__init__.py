@@ -1,0 +1,1 @@
+"""Screens of the dashboard: the main fleet screen, the host view, and modals."""

@@ -1,0 +1,337 @@
+"""The host view: every address × vantage with history, Zabbix charts, VIPs, the runbook
+checklist with keys to confirm each step, and a preview of every text, each copyable."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from lvs_tui.board import HostRow
+from lvs_tui.screens.desk import TEXT_ORDER, Guidance
+from lvs_tui.situation import ImpactLevel
+from lvs_tui.state import Metric, MetricSample
+from lvs_tui.widgets.cells import age_text, color, rate_text, situation_text
+from lvs_tui.widgets.chart import Chart, Series
+from lvs_tui.widgets.header_bar import HeaderBar, header_text
+from lvs_tui.widgets.lines import local_vantage
+from lvs_tui.widgets.side_pane import guidance_lines, impact_lines
+from lvs_tui.widgets.vantage_matrix import VantageMatrix
+
+RANGES = (1, 6, 24)  # hours
+CHARTS = (("cpu", "CPU %", (Metric.CPU,)),
+          ("bond0", "bond0 in/out bit/s", (Metric.BOND0_IN, Metric.BOND0_OUT)),
+          ("bond1", "bond1 in/out bit/s", (Metric.BOND1_IN, Metric.BOND1_OUT)))
+
+
+class HostMatrix(VantageMatrix):
+    """The vantage matrix with a row cursor: the highlighted address gets history charts."""
+
+    def __init__(self, **kw: object) -> None:
+        super().__init__(**kw)
+        self.cursor_type = "row"
+
+
+class HostScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "back", id="back"),
+        Binding("c", "copy_notice", "copy text", id="copy_notice"),
+        Binding("t", "next_text", "next text", id="next_text"),
+        Binding("v", "show_text", "show text", id="show_text", show=False),
+        Binding("r", "chart_range", "1h/6h/24h", id="chart_range"),
+        *(Binding(str(n), f"confirm({n})", f"confirm {n}", id=f"confirm_{n}", show=False)
+          for n in range(1, 10)),
+    ]
+
+    def __init__(self, host: str) -> None:
+        super().__init__()
+        self.host = host
+        self.text_kind: str | None = None  # None: the current step's text
+        self.hours = 1
+        self.address: str | None = None
+        self._long: dict[tuple[Metric, int], tuple[MetricSample, ...]] = {}
+
+    def compose(self) -> ComposeResult:
+        yield HeaderBar(id="header")
+        with VerticalScroll(id="host-body"):
+            yield Static(id="host-head")
+            with Horizontal(id="host-top"):
+                yield HostMatrix(id="host-matrix")
+                with Vertical(id="ping-charts"):
+                    yield Chart("RTT ms", id="rtt-chart", classes="chart")
+                    yield Chart("loss %", id="loss-chart", classes="chart")
+            yield Static("Zabbix", id="zabbix-title", classes="section-title")
+            with Horizontal(id="zabbix-charts"):
+                for key, title, _ in CHARTS:
+                    yield Chart(title, id=f"{key}-chart", classes="chart")
+            yield Static("VIPs", classes="section-title")
+            yield Static(id="vips", classes="section")
+            yield Static("runbook", classes="section-title")
+            yield Static(id="runbook", classes="section")
+            yield Static("texts", id="texts-title", classes="section-title")
+            yield Static(id="text-preview")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(HostMatrix).focus()
+        self.refresh_view()
+
+    def on_screen_resume(self) -> None:
+        self.refresh_view()
+
+    @property
+    def row(self) -> HostRow | None:
+        return self.app.row(self.host)  # type: ignore[attr-defined]
+
+    def guidance(self) -> Guidance | None:
+        row = self.row
+        app = self.app
+        return app.desk.guide(row, app.view.board.now) if row else None  # type: ignore
+
+    # -- drawing -------------------------------------------------------------------------
+    def refresh_view(self) -> None:
+        app = self.app
+        view = app.view  # type: ignore[attr-defined]
+        row = self.row
+        palette = app.theme_variables
+        self.query_one(HeaderBar).update(header_text(app.cfg, view.board if view else None,  # type: ignore
+                                                     view.board.now if view else app.clock(),  # type: ignore
+                                                     app.paused, palette))  # type: ignore
+        if row is None or view is None:
+            return
+        now = view.board.now
+        self.query_one("#host-head", Static).update(self._head(row, now))
+        self.query_one(HostMatrix).show(app.cfg, row, view.board.vantages, palette)  # type: ignore
+        if self.address is None:
+            self.address = row.host.external
+        self._ping_charts(now)
+        self._zabbix_charts(now)
+        self.query_one("#vips", Static).update(self._vips(row))
+        g = self.guidance()
+        self.query_one("#runbook", Static).update(self._runbook(g, now))
+        self._texts(row, g, now)
+
+    def _head(self, row: HostRow, now: float) -> Text:
+        app = self.app
+        h, s = row.host, row.situation
+        idc = app.cfg.fleet.idc(h.idc)  # type: ignore[attr-defined]
+        text = Text()
+        text.append(f"{h.name}  ", style="bold")
+        text.append(f"{idc.name} ({idc.carrier}) · {h.mode.badge} · "
+                    f"{','.join(x.value for x in h.services)} · 内网 {h.internal} · "
+                    f"外网 {h.external}\n")
+        text.append_text(situation_text(s, app.theme_variables))
+        if s.since is not None:
+            text.append(f"  for {age_text(max(0.0, now - s.since))}")
+        text.append("\n")
+        for e in s.evidence:
+            text.append(f" • {e}\n")
+        text.append("impact:\n", style="bold")
+        text.append_text(impact_lines(s, app.theme_variables))
+        hw = h.hardware
+        if hw.model:
+            text.append(f"hardware: {hw.model} · {hw.nics} x {hw.nic_speed} · {hw.os} · "
+                        f"asset {hw.asset_tag or '?'}\n", style="dim")
+        return text
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.row_key is not None and event.row_key.value:
+            self.address = str(event.row_key.value)
+            view = self.app.view  # type: ignore[attr-defined]
+            if view is not None:
+                self._ping_charts(view.board.now)
+
+    def _ping_charts(self, now: float) -> None:
+        app = self.app
+        if self.address is None:
+            return
+        series_rtt: list[Series] = []
+        series_loss: list[Series] = []
+        vantages = [local_vantage(app.cfg)] + [v.id for v in app.cfg.vantages]  # type: ignore
+        for vid in dict.fromkeys(vantages):
+            samples = app.store.pings(vid, self.address)  # type: ignore[attr-defined]
+            good = [s for s in samples if s.error is None and s.sent]
+            rtt = [(s.t - now, s.rtt * 1000) for s in good if s.rtt is not None]
+            loss = [(s.t - now, 100.0 * s.lost / s.sent) for s in good]
+            if rtt:
+                series_rtt.append((tuple(x for x, _ in rtt), tuple(y for _, y in rtt)))
+            if loss:
+                series_loss.append((tuple(x for x, _ in loss), tuple(y for _, y in loss)))
+        self.query_one("#rtt-chart", Chart).plot(series_rtt, f"{self.address} RTT ms (s ago)")
+        self.query_one("#loss-chart", Chart).plot(series_loss, f"{self.address} loss %")
+
+    def _zabbix_charts(self, now: float) -> None:
+        app = self.app
+        source_note = ""
+        for key, title, metrics in CHARTS:
+            series: list[Series] = []
+            for m in metrics:
+                samples = self._samples(m)
+                pts = [(s.clock - now) / 60 for s in samples if s.clock >= now - self.hours * 3600]
+                ys = [s.value for s in samples if s.clock >= now - self.hours * 3600]
+                if key != "cpu":
+                    ys = [y / 1e6 for y in ys]
+                series.append((tuple(pts), tuple(ys)))
+            unit = " Mbit/s" if key != "cpu" else ""
+            self.query_one(f"#{key}-chart", Chart).plot(series, f"{title}{unit} (min ago)")
+        if self.hours > 1 and not self._chart_source():
+            source_note = " — only the last hour is held locally (no Zabbix history source)"
+        latest = self._latest_line(now)
+        self.query_one("#zabbix-title", Static).update(
+            f"Zabbix · {self.hours} h (r: 1h/6h/24h){source_note}  {latest}")
+        del app
+
+    def _latest_line(self, now: float) -> str:
+        row = self.row
+        if row is None:
+            return ""
+        cpu = row.signals.metric(Metric.CPU)
+        parts = [f"CPU {cpu.value:.0f}%" if cpu else "CPU -"]
+        for m in (Metric.BOND0_IN, Metric.BOND0_OUT, Metric.BOND1_IN, Metric.BOND1_OUT):
+            s = row.signals.metric(m)
+            parts.append(f"{m.value} {rate_text(s.value if s else None)}")
+        if row.signals.monitoring_age is not None:
+            parts.append(f"newest {age_text(row.signals.monitoring_age)} ago")
+        return " · ".join(parts)
+
+    def _samples(self, m: Metric) -> Sequence[MetricSample]:
+        if self.hours > 1 and (m, self.hours) in self._long:
+            return self._long[(m, self.hours)]
+        return self.app.store.metrics(self.host, m)  # type: ignore[attr-defined]
+
+    def _chart_source(self) -> object | None:
+        return next((s for s in self.app.sources if hasattr(s, "chart")), None)  # type: ignore
+
+    def _vips(self, row: HostRow) -> Text:
+        app = self.app
+        fleet = app.cfg.fleet  # type: ignore[attr-defined]
+        palette = app.theme_variables
+        levels = {v.address: v for v in row.situation.impact.vips}
+        text = Text()
+        vips = fleet.vips_of(row.host.name)
+        if not vips:
+            text.append("none", style="dim")
+        for v in vips:
+            imp = levels.get(v.address)
+            var = {ImpactLevel.OUTAGE: "status-down", ImpactLevel.SINGLE_POINT: "status-major"
+                   }.get(imp.level if imp else ImpactLevel.REDUNDANT, "status-ok")
+            state = f"{imp.level.value} {imp.healthy}/{imp.total}" if imp else "-"
+            text.append(f"{v.label:<34} ", style="bold")
+            text.append(f"{state:<18}", style=color(palette, var))
+            admins = [fleet.contact(a) for a in v.admins if fleet_has(fleet, a)]
+            text.append(" ".join(f"{c.name} {c.phone}".strip() for c in admins) or "-")
+            text.append("\n")
+        return text
+
+    def _runbook(self, g: Guidance | None, now: float) -> Text:
+        app = self.app
+        text = guidance_lines(g, app.cfg, now, app.theme_variables)  # type: ignore[attr-defined]
+        names = self.confirmable(g)
+        if names:
+            text.append("confirm:\n", style="bold underline")
+            for n, name in enumerate(names, 1):
+                label = g.labels.get(name, name) if g else name
+                text.append(f" [{n}] ", style="bold reverse")
+                text.append(f" {label} ({name})\n")
+        return text
+
+    @staticmethod
+    def confirmable(g: Guidance | None) -> tuple[str, ...]:
+        return tuple(getattr(g.plan, "confirmable", ())) if g and g.plan else ()
+
+    def _kinds(self, g: Guidance | None) -> list[str]:
+        first = [g.current_text] if g and g.current_text else []
+        return list(dict.fromkeys([*first, *TEXT_ORDER]))
+
+    def shown_kind(self, g: Guidance | None) -> str:
+        kinds = self._kinds(g)
+        return self.text_kind if self.text_kind in kinds else kinds[0]
+
+    def _texts(self, row: HostRow, g: Guidance | None, now: float) -> None:
+        kind = self.shown_kind(g)
+        kinds = self._kinds(g)
+        tabs = "  ".join(f"[{k}]" if k == kind else k for k in kinds)
+        self.query_one("#texts-title", Static).update(f"texts (t: next, c: copy, v: show)  {tabs}")
+        try:
+            body = self.app.desk.text(row, kind, now)  # type: ignore[attr-defined]
+        except ValueError as exc:
+            body = str(exc)
+        self.query_one("#text-preview", Static).update(Text(body))
+
+    # -- actions -------------------------------------------------------------------------
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def action_next_text(self) -> None:
+        g = self.guidance()
+        kinds = self._kinds(g)
+        kind = self.shown_kind(g)
+        self.text_kind = kinds[(kinds.index(kind) + 1) % len(kinds)]
+        self.refresh_view()
+
+    def _shown(self) -> tuple[str, str] | None:
+        row = self.row
+        if row is None:
+            return None
+        kind = self.shown_kind(self.guidance())
+        try:
+            return kind, self.app.desk.text(row, kind, self.app.view.board.now)  # type: ignore
+        except ValueError as exc:
+            self.app.notify(str(exc), severity="error")
+            return None
+
+    def action_copy_notice(self) -> None:
+        shown = self._shown()
+        if shown is not None:
+            self.app.copy_text(self.host, *shown)  # type: ignore[attr-defined]
+
+    def action_show_text(self) -> None:
+        from lvs_tui.screens.modals import TextScreen
+
+        shown = self._shown()
+        if shown is not None:
+            self.app.push_screen(TextScreen(f"{shown[0]} text for {self.host}", shown[1]))
+
+    def action_confirm(self, n: int) -> None:
+        g = self.guidance()
+        names = self.confirmable(g)
+        if not 1 <= n <= len(names):
+            self.app.notify(f"nothing to confirm under {n}", severity="warning")
+            return
+        name = names[n - 1]
+        app = self.app
+        app.desk.confirm(self.host, name, app.clock())  # type: ignore[attr-defined]
+        label = g.labels.get(name, name) if g else name
+        app.notify(f"{self.host}: confirmed {label}", timeout=4)
+        self.text_kind = None  # the next step's text comes first
+        self.refresh_view()
+
+    def action_chart_range(self) -> None:
+        self.hours = RANGES[(RANGES.index(self.hours) + 1) % len(RANGES)]
+        source = self._chart_source()
+        if self.hours > 1 and source is not None:
+            self.run_worker(self._fetch(source, self.hours), group="charts", exclusive=True,
+                            exit_on_error=False)
+        self.refresh_view()
+
+    async def _fetch(self, source: object, hours: int) -> None:
+        for _, _, metrics in CHARTS:
+            for m in metrics:
+                try:
+                    got = await source.chart(self.host, m, hours)  # type: ignore[attr-defined]
+                except Exception as exc:  # Zabbix down: say so, keep the hour we have
+                    self.app.notify(f"Zabbix history: {exc}"[:120], severity="warning")
+                    return
+                self._long[(m, hours)] = tuple(
+                    s if isinstance(s, MetricSample) else MetricSample(*s) for s in got)
+        self.refresh_view()
+
+
+def fleet_has(fleet: object, contact_id: str) -> bool:
+    return any(c.id == contact_id for c in fleet.contacts)  # type: ignore[attr-defined]

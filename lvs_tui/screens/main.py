@@ -1,0 +1,196 @@
+"""The main screen: header, fleet table, vantage matrix of the selected host, side pane."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Input
+
+from lvs_tui.screens.desk import Guidance
+from lvs_tui.widgets.fleet_table import FleetLine, FleetTable
+from lvs_tui.widgets.header_bar import HeaderBar, header_text
+from lvs_tui.widgets.side_pane import SidePane, side_text
+from lvs_tui.widgets.vantage_matrix import VantageMatrix
+
+SIDE_KEYS = (("enter", "host view"), ("c", "copy text"), ("v", "show text"), ("g", "go to IP"),
+             ("/", "filter"), ("f", "problems"), ("p", "pause"), ("?", "help"))
+
+
+class MainScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "filter", "filter", id="filter"),
+        Binding("g", "goto_ip", "go to IP", id="goto_ip"),
+        Binding("p", "pause", "pause", id="pause"),
+        Binding("f", "problems_only", "problems", id="problems_only"),
+        Binding("c", "copy_notice", "copy", id="copy_notice"),
+        Binding("v", "show_text", "show text", id="show_text", show=False),
+        Binding("escape", "back", "clear", id="back", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.filter_text = ""
+        self.problems_only = False
+
+    def compose(self) -> ComposeResult:
+        yield HeaderBar(id="header")
+        with Horizontal(id="main-body"):
+            with Vertical(id="fleet-col"):
+                yield FleetTable(id="fleet")
+                yield VantageMatrix(id="matrix")
+            yield SidePane(id="side")
+        yield Input(placeholder="filter: host, IP, VIP, IDC, service (enter keeps, esc clears)",
+                    id="filter-input", classes="hidden")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(FleetTable).focus()
+        self.query_one("#matrix", VantageMatrix).border_title = "vantages"
+
+    @property
+    def table(self) -> FleetTable:
+        return self.query_one(FleetTable)
+
+    # -- drawing -------------------------------------------------------------------------
+    def on_screen_resume(self) -> None:
+        self.refresh_view(force=True)
+
+    def refresh_view(self, force: bool = False) -> None:
+        app = self.app
+        view = getattr(app, "view", None)
+        palette = app.theme_variables
+        now = view.board.now if view else app.clock()  # type: ignore[attr-defined]
+        header = header_text(app.cfg, view.board if view else None, now,  # type: ignore
+                             app.paused, palette)  # type: ignore[attr-defined]
+        error = getattr(app, "eval_error", "")
+        if error:
+            header.append(f"  {error}", style=palette.get("status-down", ""))
+        self.query_one(HeaderBar).update(header)
+        if view is None or (app.paused and not force):  # type: ignore[attr-defined]
+            return
+        self.table.show(self.visible(view.lines))
+        self.refresh_selected()
+
+    def visible(self, lines: tuple[FleetLine, ...]) -> list[FleetLine]:
+        tokens = self.filter_text.lower().split()
+        return [ln for ln in lines if (not self.problems_only or ln.problem)
+                and all(t in ln.search for t in tokens)]
+
+    def refresh_selected(self) -> None:
+        app = self.app
+        host = self.table.host_under_cursor()
+        row = app.row(host) if host else None  # type: ignore[attr-defined]
+        view = app.view  # type: ignore[attr-defined]
+        if view is None:
+            return
+        palette = app.theme_variables
+        self.query_one(VantageMatrix).show(app.cfg, row, view.board.vantages,  # type: ignore
+                                           palette)
+        guidance = app.desk.guide(row, view.board.now) if row else None  # type: ignore
+        self.query_one(SidePane).show(side_text(app.cfg, row, guidance,  # type: ignore
+                                                view.board.now, palette, SIDE_KEYS))
+
+    def on_fleet_table_host_highlighted(self, event: FleetTable.HostHighlighted) -> None:
+        if not self.app.paused:  # type: ignore[attr-defined]
+            self.refresh_selected()
+
+    def on_fleet_table_host_chosen(self, event: FleetTable.HostChosen) -> None:
+        self.app.open_host(event.host)  # type: ignore[attr-defined]
+
+    def reveal(self, host: str) -> None:
+        """Make the host visible and selected (go to IP, palette): clear what hides it."""
+        view = self.app.view  # type: ignore[attr-defined]
+        if view is None:
+            return
+        if host not in {ln.host for ln in self.visible(view.lines)}:
+            self.filter_text, self.problems_only = "", False
+            self._hide_filter()
+            self.table.show(self.visible(view.lines))
+        self.table.select(host)
+
+    # -- actions -------------------------------------------------------------------------
+    def action_filter(self) -> None:
+        box = self.query_one("#filter-input", Input)
+        box.remove_class("hidden")
+        box.value = self.filter_text
+        box.focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "filter-input":
+            self.filter_text = event.value
+            self.refresh_view(force=True)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "filter-input":
+            self.table.focus()
+
+    def _hide_filter(self) -> None:
+        box = self.query_one("#filter-input", Input)
+        box.add_class("hidden")
+        self.table.focus()
+
+    def action_back(self) -> None:
+        if self.filter_text or not self.query_one("#filter-input").has_class("hidden"):
+            self.filter_text = ""
+            self.query_one("#filter-input", Input).value = ""
+            self._hide_filter()
+            self.refresh_view(force=True)
+
+    def action_pause(self) -> None:
+        app = self.app
+        app.paused = not app.paused  # type: ignore[attr-defined]
+        self.refresh_view(force=not app.paused)  # type: ignore[attr-defined]
+        self.app.notify("view paused: data keeps flowing, p resumes" if app.paused  # type: ignore
+                        else "view resumed", timeout=3)
+
+    def action_problems_only(self) -> None:
+        self.problems_only = not self.problems_only
+        self.refresh_view(force=True)
+        self.app.notify("problems only" if self.problems_only else "all hosts", timeout=2)
+
+    def action_goto_ip(self) -> None:
+        from lvs_tui.screens.modals import GotoIpScreen
+
+        def done(text: str | None) -> None:
+            if text:
+                error = self.app.goto_ip(text)  # type: ignore[attr-defined]
+                if error:
+                    self.app.notify(error, severity="error")
+
+        self.app.push_screen(GotoIpScreen(), done)
+
+    def _current(self) -> tuple[str, str, str] | None:
+        """(host, kind, text) of the current text of the highlighted host."""
+        app = self.app
+        host = self.table.host_under_cursor()
+        row = app.row(host) if host else None  # type: ignore[attr-defined]
+        if row is None:
+            app.notify("no host selected", severity="warning")
+            return None
+        g: Guidance = app.desk.guide(row, app.view.board.now)  # type: ignore[attr-defined]
+        if g.current_text is None:
+            app.notify(f"{row.host.name}: no text to copy (host is fine)", severity="warning")
+            return None
+        try:
+            text = app.desk.text(row, g.current_text, app.view.board.now)  # type: ignore
+        except ValueError as exc:
+            app.notify(str(exc), severity="error")
+            return None
+        return row.host.name, g.current_text, text
+
+    def action_copy_notice(self) -> None:
+        current = self._current()
+        if current is not None:
+            self.app.copy_text(*current)  # type: ignore[attr-defined]
+
+    def action_show_text(self) -> None:
+        from lvs_tui.screens.modals import TextScreen
+
+        current = self._current()
+        if current is not None:
+            host, kind, text = current
+            self.app.push_screen(TextScreen(f"{kind} text for {host}", text))

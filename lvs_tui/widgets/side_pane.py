@@ -1,0 +1,126 @@
+"""The side pane: for the selected host, why, what it puts at risk, what to do, whom to call."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from rich.text import Text
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from lvs_tui.board import HostRow
+from lvs_tui.config import Config
+from lvs_tui.screens.desk import Guidance
+from lvs_tui.situation import Situation
+from lvs_tui.widgets.cells import Palette, age_text, color, mode_text, situation_text
+
+MAX_VIPS = 6
+
+
+def impact_lines(s: Situation, palette: Palette) -> Text:
+    text = Text()
+    imp = s.impact
+    for vips, glyph, var, what in ((imp.outage, "✖", "status-down", "VIPs down"),
+                                   (imp.single_point, "▲", "status-major",
+                                    "VIPs at single-point risk (单机运行)")):
+        if not vips:
+            continue
+        text.append(f" {glyph} {len(vips)} {what}\n", style=color(palette, var))
+        for v in vips[:MAX_VIPS]:
+            text.append(f"   {v.label} {v.healthy}/{v.total}\n")
+        if len(vips) > MAX_VIPS:
+            text.append(f"   … {len(vips) - MAX_VIPS} more\n", style="dim")
+    if imp.peers_total:
+        text.append(f" peers healthy {imp.peers_healthy}/{imp.peers_total}")
+        if imp.service_unaffected is not None:
+            text.append(" · service " + ("unaffected" if imp.service_unaffected else "AFFECTED"))
+        text.append("\n")
+    if imp.load_note:
+        text.append(f" {imp.load_note}\n", style="dim")
+    if not text.plain:
+        text.append(" none\n", style="dim")
+    return text
+
+
+def guidance_lines(g: Guidance | None, cfg: Config, now: float, palette: Palette) -> Text:
+    text = Text()
+    if g is None or g.plan is None:
+        text.append(" " + (g.note if g else "runbook not loaded") + "\n",
+                    style=color(palette, "status-unknown"))
+        return text
+    p = g.plan
+    step = getattr(p, "step", None)
+    if step is None:
+        text.append(" nothing to do\n", style="dim")
+    else:
+        text.append(f" {step.title}\n", style="bold")
+        if step.text:
+            text.append(f" {step.text.strip()}\n")
+    contacts = getattr(p, "contacts_now", ())
+    if contacts:
+        office = _office(cfg, now)
+        text.append(f"call now ({'office hours' if office else 'after hours'}):\n",
+                    style="bold underline")
+        for c in contacts[:4]:
+            text.append(f" ☎ {c.name}", style="bold")
+            text.append(f"  {c.channel or '-'}\n")
+    remaining: Sequence = getattr(p, "remaining", ())
+    done: Sequence = getattr(p, "done", ())
+    if remaining or done:
+        text.append("checklist:\n", style="bold underline")
+        for s in done:
+            text.append(f" ☑ {s.title}\n", style="dim")
+        if step is not None:
+            text.append(f" ▶ {step.title}\n", style="bold")
+        for s in remaining:
+            text.append(f" ☐ {s.title}\n")
+    return text
+
+
+def _office(cfg: Config, now: float) -> bool:
+    return cfg.duty.office.is_office(datetime.fromtimestamp(now, cfg.duty.tz))
+
+
+def side_text(cfg: Config, row: HostRow | None, g: Guidance | None, now: float,
+              palette: Palette, keys: Sequence[tuple[str, str]]) -> Text:
+    if row is None:
+        return Text("no host selected", style="dim")
+    h, s = row.host, row.situation
+    idc = cfg.fleet.idc(h.idc)
+    text = Text()
+    text.append(f"{h.name}\n", style="bold")
+    text.append(f"{idc.name} ({idc.carrier}) · ")
+    text.append_text(mode_text(h.mode, palette))
+    text.append(f" · {','.join(x.value for x in h.services)}\n")
+    text.append(f"内网 {h.internal}  外网 {h.external}\n", style="dim")
+    text.append_text(situation_text(s, palette))
+    if s.since is not None:
+        text.append(f"  for {age_text(max(0.0, now - s.since))}")
+    if s.on_alert_page:
+        text.append("  on the 5666 page", style=color(palette, "status-down"))
+    text.append("\n")
+    for e in s.evidence:
+        text.append(f" • {e}\n")
+    text.append("impact:\n", style="bold underline")
+    text.append_text(impact_lines(s, palette))
+    text.append("next step:\n", style="bold underline")
+    text.append_text(guidance_lines(g, cfg, now, palette))
+    if g is not None and g.current_text:
+        text.append(f"text ready: {g.current_text}\n", style=color(palette, "spark-in"))
+    text.append("keys: ", style="bold")
+    text.append("  ".join(f"{k} {what}" for k, what in keys), style="dim")
+    return text
+
+
+class SidePane(VerticalScroll):
+    DEFAULT_CSS = """
+    SidePane { width: 38%; min-width: 30; border-left: vkey $panel; padding: 0 1; }
+    SidePane > Static { width: 100%; }
+    """
+
+    def compose(self):  # type: ignore[no-untyped-def]
+        yield Static(id="side-text")
+
+    def show(self, text: Text) -> None:
+        self.query_one("#side-text", Static).update(text)
