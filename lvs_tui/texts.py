@@ -267,13 +267,23 @@ def _recovered(ctx: TextContext) -> dict[str, str]:
 
 def _network(ctx: TextContext) -> dict[str, str]:
     texts = ctx.runbook.texts
-    lines = ctx.vantage_lines or ctx.situation.evidence
+    lines = ctx.vantage_lines or _address_lines(ctx)
     return {
         "source": ctx.source_ip or texts["phrase.source_default"],
         "targets": _down(ctx),
         "vantages": "\n".join(f"- {line}" for line in lines) or texts["phrase.no_vantages"],
         "traceroute": ctx.traceroute.strip() or texts["phrase.no_traceroute"],
     }
+
+
+def _address_lines(ctx: TextContext) -> tuple[str, ...]:
+    """The evidence sentences about the unreachable addresses (the per-vantage results);
+    for a broken path all of it: the signs of life are what the network duty needs."""
+    if ctx.situation.id is SituationId.PATH_BROKEN:
+        return ctx.situation.evidence
+    addrs = ctx.situation.down_addresses or (ctx.host.internal, ctx.host.external)
+    about = tuple(e for e in ctx.situation.evidence if any(a in e for a in addrs))
+    return about or ctx.situation.evidence
 
 
 def _borrow(ctx: TextContext) -> dict[str, str]:

@@ -188,6 +188,12 @@ def test_every_kind_renders_for_every_situation(sid: SituationId, kind: TextKind
         assert text and "{" not in text and "}" not in text
 
 
+def test_network_handoff_keeps_the_per_address_lines() -> None:
+    text = render(TextKind.NETWORK, context(CFG, DOWN, CERNET, (), T0 + 300, runbook=RB))
+    assert "- 内网 192.0.2.11: 5/5 不通 from 本地, 电信, 联通" in text
+    assert "监控数据已中断" not in text and "通道机登录失败" not in text
+
+
 def test_context_reads_the_configured_runbook_and_takes_str_kinds() -> None:
     ctx = context(CFG, DOWN, CERNET, FAILED, T0 + 1380)
     assert ctx.runbook.steps == RB.steps
