@@ -115,7 +115,10 @@ class Runbook:
     new_machine_years: int = 4
 
     def step(self, step_id: str) -> Step:
-        return next(s for s in self.steps if s.id == step_id)
+        for s in self.steps:
+            if s.id == step_id:
+                return s
+        raise KeyError(step_id)
 
     def label(self, confirmation: str) -> str:
         return self.confirmations.get(confirmation, confirmation)
