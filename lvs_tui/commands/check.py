@@ -23,7 +23,7 @@ from lvs_tui.state import StateStore
 
 # A fixed simulated start, so `check --demo` answers the same on every run:
 # 2026-11-25 20:00 Asia/Shanghai (after office hours).
-DEMO_EPOCH = 1795003200.0
+DEMO_EPOCH = 1795608000.0
 
 
 def add_source_options(p: argparse.ArgumentParser) -> None:

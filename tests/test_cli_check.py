@@ -1,0 +1,130 @@
+"""`check --demo --json` for every named scenario, `notice` and `find` end to end."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lvs_tui.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# scenario, at, host, situation, contact role (None: not asserted)
+EXPECTED = [
+    ("single-host-down", 300, "lvs-cernet-01", "host_down", "duty_room"),
+    ("path-broken", 300, "lvs-bgp-01", "path_broken", "network_duty"),
+    ("vip-carrier-loss", 300, "ssl-telecom-01", "vip_unreachable", "network_duty"),
+    ("vip-down", 300, "lvs-mobile-01", "vip_unreachable", None),
+    ("side-down", 300, "lvs-unicom-02", "one_side_down", None),
+    ("ha-node-down", 300, "ha-telecom-02", "host_down", "im_duty"),
+    ("recovery", 300, "lvs-cernet-01", "host_down", "duty_room"),
+    ("shift", 100, "lvs-cernet-01", "host_down", "duty_room"),
+]
+
+
+def check(capsys, *args: str) -> tuple[int, list[dict]]:
+    rc = main(["check", "--demo", "--json", *args])
+    return rc, json.loads(capsys.readouterr().out)
+
+
+@pytest.mark.parametrize(("scenario", "at", "host", "situation", "role"), EXPECTED,
+                         ids=[e[0] for e in EXPECTED])
+def test_check_names_the_expected_situation_and_contact(capsys, scenario: str, at: int,
+                                                        host: str, situation: str,
+                                                        role: str | None) -> None:
+    rc, rows = check(capsys, "--scenario", scenario, "--at", str(at))
+    assert rc == 1
+    bad = [r for r in rows if r["situation"] != "ok"]
+    assert [r["host"] for r in bad] == [host]
+    row = bad[0]
+    assert row["situation"] == situation
+    assert row["step"], row
+    assert row["evidence"]
+    for key in ("host", "idc", "mode", "situation", "severity", "step", "contact", "evidence"):
+        assert key in row
+    if role is not None:
+        assert row["contact"]["role"] == role and row["contact"]["name"]
+
+
+def test_check_calm_exits_0_and_recovery_heals(capsys) -> None:
+    rc, rows = check(capsys, "--scenario", "calm")
+    assert rc == 0 and {r["situation"] for r in rows} == {"ok"} and len(rows) == 42
+    rc, rows = check(capsys, "--scenario", "recovery", "--at", "700")
+    assert rc == 0
+
+
+def test_path_broken_is_never_host_down(capsys) -> None:
+    for at in (200, 400, 800):
+        _, rows = check(capsys, "--scenario", "path-broken", "--at", str(at))
+        assert "host_down" not in {r["situation"] for r in rows}
+
+
+def test_single_host_down_reports_single_point_vips(capsys) -> None:
+    _, rows = check(capsys, "--scenario", "single-host-down")
+    row = next(r for r in rows if r["host"] == "lvs-cernet-01")
+    assert row["severity"] == "critical" and len(row["impact"]["single_point"]) == 8
+    assert row["contact"]["phone"] == "010-62675666"
+
+
+def test_table_output_lists_problems(capsys) -> None:
+    assert main(["check", "--demo", "--scenario", "single-host-down"]) == 1
+    out = capsys.readouterr().out
+    assert "lvs-cernet-01" in out and "host_down" in out and "5666 值班室" in out
+
+
+def test_notice_for_dead_host_is_complete_in_team_format(capsys) -> None:
+    assert main(["notice", "lvs-cernet-01", "--demo", "--scenario", "single-host-down"]) == 0
+    text = capsys.readouterr().out
+    head = "@朱建平 @noc-萌妹纸 @5666值班 @邱春武 ， 通报一起事件：赛尔机房一台 LVS"
+    assert text.startswith(head)
+    assert "单机运行风险" in text and "我们昨天已申请领用供保 LVS 备机" in text
+    assert "UTC+08:00" in text  # absolute time with its zone
+
+
+def test_notice_by_address_finds_the_host(capsys) -> None:
+    assert main(["notice", "198.51.100.1", "--demo", "--scenario", "single-host-down",
+                 "--kind", "reboot"]) == 0
+    assert "lvs-cernet-01" in capsys.readouterr().out
+    assert main(["notice", "192.0.2.222", "--demo"]) == 1
+    assert "neither a host nor an address" in capsys.readouterr().err
+
+
+def test_find_answers_for_every_example_address_and_not_for_others(capsys) -> None:
+    from lvs_tui.config import load
+
+    cfg = load(ROOT / "config.toml.example")
+    for addr in cfg.fleet.addresses():
+        assert main(["find", addr, "--config", str(ROOT / "config.toml.example")]) == 0
+        assert capsys.readouterr().out.startswith(addr)
+    assert main(["find", "203.0.113.250", "--config", str(ROOT / "config.toml.example")]) == 1
+    assert "not an address of this fleet" in capsys.readouterr().err
+
+
+def test_find_vip_lists_hosts_and_admins(capsys) -> None:
+    assert main(["find", "198.51.100.100", "--config",
+                 str(ROOT / "config.toml.example")]) == 0
+    out = capsys.readouterr().out
+    assert "VIP 198.51.100.100:80 (www)" in out and "lvs-cernet-01" in out
+    assert "www 业务管理员" in out
+
+
+def test_console_script_help_and_version() -> None:
+    for args in (["--help"], ["--version"], ["check", "--help"], ["demo", "--help"]):
+        r = subprocess.run([sys.executable, "-m", "lvs_tui.cli", *args], capture_output=True,
+                           text=True, timeout=60)
+        assert r.returncode == 0, (args, r.stderr)
+        assert r.stdout
+
+
+def test_bad_config_is_exit_2_one_line(tmp_path: Path) -> None:
+    p = tmp_path / "c.toml"
+    p.write_text((ROOT / "config.toml.example").read_text().replace(
+        'mode = "single"', 'mode = "singel"', 1))
+    r = subprocess.run([sys.executable, "-m", "lvs_tui.cli", "check", "--config", str(p)],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2
+    assert r.stderr.strip() == f"{p}: hosts[0].mode: 'singel' is not one of single, ha, ssl"
