@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import re
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ CONTROL6 = "fd00:200::fe"
 MAX_HOSTS = 250
 MAX_VIPS = 254
 _CLONE_NEWNET = 0x40000000
+_HOST_NS = re.compile(r"^lvt-h\d{3}$")
 
 
 class LabError(RuntimeError):
@@ -233,9 +235,16 @@ class Lab:
         if "lvt_loss" in tables:
             _run("ip", "netns", "exec", host.ns, "nft", "delete", "table", "inet", "lvt_loss")
 
+    def cut_duty(self) -> None:
+        """The duty terminal's own link fails: its probes cannot even be sent."""
+        _batch(DUTY, ["link set eth0 down"])
+
     def restore(self, host: LabHost | None = None) -> None:
-        """Undo every fault on one host (or all): links, VIPs, routes, loss, neighbours."""
+        """Undo every fault on one host (or everywhere, the duty link included): links,
+        VIPs, routes, loss; then forget stale neighbour entries."""
         targets = (host,) if host else self.all_hosts
+        if host is None:
+            self._configure_duty()
         for h in targets:
             self._clear_loss(h)
             self._configure_host(h)
@@ -278,10 +287,24 @@ def config_text(lab: Lab) -> str:
 
 # -- whole-lab helpers -----------------------------------------------------------------
 def namespaces() -> tuple[str, ...]:
-    """The lab's namespaces that exist now (only lvt-*; never anyone else's)."""
+    """The lab's namespaces that exist now: lvt-duty, lvt-rtr, lvt-hNNN; nobody else's."""
     out = _run("ip", "netns", "list")
     names = (line.split()[0] for line in out.splitlines() if line.strip())
-    return tuple(n for n in names if n.startswith(PREFIX))
+    return tuple(n for n in names if n in (DUTY, ROUTER) or _HOST_NS.match(n))
+
+
+@contextlib.contextmanager
+def scratch_namespace(name: str) -> Iterator[str]:
+    """A throw-away namespace with only loopback up (no route anywhere), deleted after."""
+    if not name.startswith(PREFIX) or name in (DUTY, ROUTER) or _HOST_NS.match(name):
+        raise LabError(f"{name!r}: a scratch namespace is lvt-<name>, not a lab one")
+    subprocess.run(["ip", "netns", "del", name], capture_output=True, check=False)
+    _run("ip", "netns", "add", name)
+    try:
+        _batch(name, ["link set lo up"])
+        yield name
+    finally:
+        _run("ip", "netns", "del", name)
 
 
 def down() -> None:
