@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -120,6 +121,12 @@ def default_path() -> Path:
 
 
 _SITUATION_KEY = tuple[str, int, tuple[str, ...]]
+_NUMBER = re.compile(r"\d+(?:\.\d+)*")
+
+
+def _key(s: Situation) -> _SITUATION_KEY:
+    """What makes a situation change worth a timeline event: id, severity, evidence shape."""
+    return (s.id.value, int(s.severity), tuple(_NUMBER.sub("#", e) for e in s.evidence))
 
 
 class IncidentLog:
@@ -208,10 +215,12 @@ class IncidentLog:
 
         Opens an incident when the host is in trouble and has none, records a change of
         situation (id, severity or evidence), closes the incident when the host is ok.
-        A spell of unknown (no data) is recorded as a change but closes nothing.
+        A spell of unknown (no data) is recorded as a change but closes nothing. Evidence
+        that only moves a number ("监控数据已中断 7 分钟" -> "8 分钟") is no change: the
+        timeline keeps what happened, not a clock.
         """
         host = situation.host
-        key: _SITUATION_KEY = (situation.id.value, int(situation.severity), situation.evidence)
+        key = _key(situation)
         current = self._open.get(host)
         data: dict[str, object] = {"severity": int(situation.severity),
                                    "evidence": list(situation.evidence),
@@ -355,4 +364,5 @@ class IncidentLog:
             return (inc.situation, inc.severity, ())
         evidence = (found[0].data or {}).get("evidence", [])
         return (found[0].name, found[0].severity or inc.severity,
-                tuple(str(e) for e in evidence) if isinstance(evidence, list) else ())
+                tuple(_NUMBER.sub("#", str(e)) for e in evidence)
+                if isinstance(evidence, list) else ())

@@ -107,6 +107,17 @@ def test_confirmations_and_resume_after_restart(tmp_path: Path) -> None:
     log.close()
 
 
+def test_a_number_moving_in_the_evidence_is_no_change(tmp_path: Path) -> None:
+    with IncidentLog(tmp_path / "i.db") as log:
+        log.observe(sit("a", DOWN, evidence=("监控数据已中断 7 分钟",)), 1.0)
+        assert log.observe(sit("a", DOWN, evidence=("监控数据已中断 8 分钟",)), 2.0) is None
+        e = log.observe(sit("a", DOWN, evidence=("监控数据已中断 9 分钟", "登录失败")), 3.0)
+        assert e is not None and e.detail == "监控数据已中断 9 分钟；登录失败"
+    with IncidentLog(tmp_path / "i.db") as log:  # resumed: still no change
+        assert log.observe(sit("a", DOWN, evidence=("监控数据已中断 30 分钟", "登录失败")),
+                           4.0) is None
+
+
 def test_events_without_incident_are_kept(tmp_path: Path) -> None:
     with IncidentLog(tmp_path / "i.db") as log:
         e = log.record_action("a", "ssh", "session ended (exit 0)", 5.0)
@@ -194,3 +205,64 @@ def test_kill_9_loses_no_acknowledged_event(tmp_path: Path) -> None:
     with IncidentLog(path) as log:
         assert len(log.open_incidents()) == 50
         assert len(log.confirmations("h3")) >= 1
+
+
+# The console during `demo --scenario recovery`: diagnosis feeds the log, the operator acts,
+# then the console is killed -9 with the incident open.
+CONSOLE = """
+import sys, time
+from lvs_tui.board import evaluate
+from lvs_tui.incidents import IncidentLog
+from lvs_tui.sim import Sim
+from lvs_tui.state import StateStore
+sim = Sim("recovery", start=float(sys.argv[2]))
+log = IncidentLog(sys.argv[1])
+store = StateStore()
+sim.fill(store, 120)
+for row in evaluate(sim.config, store, sim.t0 + 120).rows:
+    log.observe(row.situation, sim.t0 + 120)
+log.record_text("lvs-cernet-01", "reboot", "5666 您好，请重启 lvs-cernet-01", "copied",
+                sim.t0 + 130)
+log.confirm("lvs-cernet-01", "reboot_requested", sim.t0 + 140)
+print("acted", flush=True)
+time.sleep(60)
+"""
+
+
+def test_recovery_scenario_survives_kill_9_and_shows_in_handover(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from lvs_tui.board import evaluate
+    from lvs_tui.cli import main
+    from lvs_tui.sim import Sim
+    from lvs_tui.state import StateStore
+
+    path = tmp_path / "i.db"
+    t0 = float(int(time.time()) - 3600)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-c", CONSOLE, str(path), str(t0)],
+                            stdout=subprocess.PIPE, text=True, env=env)
+    assert proc.stdout is not None and proc.stdout.readline() == "acted\n"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    # the console starts again: the incident resumes at its runbook step
+    with IncidentLog(path) as log:
+        inc = log.open_incident("lvs-cernet-01")
+        assert inc is not None and inc.situation == "host_down"
+        assert [n for n, _ in log.confirmations("lvs-cernet-01")] == ["reboot_requested"]
+        log.record_action("lvs-cernet-01", "diagnostics", "ssh: timed out", t0 + 200, ok=False)
+        log.confirm("lvs-cernet-01", "reboot_failed", t0 + 300, note="电源模块故障")
+        sim = Sim("recovery", start=t0)
+        store = StateStore()
+        sim.fill(store, 700)
+        for row in evaluate(sim.config, store, t0 + 700).rows:
+            log.observe(row.situation, t0 + 700)
+        tl = log.timeline(inc.id)
+        assert [e.kind for e in tl] == [
+            EventKind.OPENED, EventKind.TEXT, EventKind.CONFIRMED, EventKind.ACTION,
+            EventKind.CONFIRMED, EventKind.RECOVERED]
+        assert log.incident(inc.id).closed == t0 + 700  # type: ignore[union-attr]
+    assert main(["handover", "--db", str(path), "--since", "2h"]) == 0
+    out = capsys.readouterr().out
+    closed = out.split("二、已结束事件")[1]
+    assert "lvs-cernet-01 · " in closed and "原因：宕机" in closed
+    assert "5666 值班室（重启请求，已复制）" in closed
