@@ -251,13 +251,19 @@ class IncidentLog:
     def _open_incident(self, s: Situation, key: _SITUATION_KEY, data: dict[str, object],
                        now: float) -> Event:
         with self._write() as db:
-            cur = db.execute(
-                "INSERT INTO incidents (host, opened, since, situation, severity, worst, "
-                "worst_severity) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (s.host, now, s.since, s.id.value, int(s.severity), s.id.value,
-                 int(s.severity)))
-            incident_id = int(cur.lastrowid or 0)
-            event = self._insert(db, incident_id, s.host, now, EventKind.OPENED, s.id.value,
+            # Another console on the same file may have opened it meanwhile: join that one.
+            row = db.execute("SELECT id FROM incidents WHERE host = ? AND closed IS NULL",
+                             (s.host,)).fetchone()
+            if row is not None:
+                incident_id, kind = int(row[0]), EventKind.SITUATION
+            else:
+                cur = db.execute(
+                    "INSERT INTO incidents (host, opened, since, situation, severity, worst, "
+                    "worst_severity) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (s.host, now, s.since, s.id.value, int(s.severity), s.id.value,
+                     int(s.severity)))
+                incident_id, kind = int(cur.lastrowid or 0), EventKind.OPENED
+            event = self._insert(db, incident_id, s.host, now, kind, s.id.value,
                                  "；".join(s.evidence), data)
         self._open[s.host] = (incident_id, key)
         return event

@@ -118,6 +118,15 @@ def test_a_number_moving_in_the_evidence_is_no_change(tmp_path: Path) -> None:
                            4.0) is None
 
 
+def test_two_consoles_on_one_file_share_the_open_incident(tmp_path: Path) -> None:
+    with IncidentLog(tmp_path / "i.db") as one, IncidentLog(tmp_path / "i.db") as two:
+        first = one.observe(sit("a", DOWN), 1.0)
+        second = two.observe(sit("a", DOWN), 1.5)
+        assert first is not None and second is not None
+        assert second.kind is EventKind.SITUATION and second.incident == first.incident
+        assert len(one.open_incidents()) == 1
+
+
 def test_events_without_incident_are_kept(tmp_path: Path) -> None:
     with IncidentLog(tmp_path / "i.db") as log:
         e = log.record_action("a", "ssh", "session ended (exit 0)", 5.0)
