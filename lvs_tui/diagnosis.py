@@ -69,26 +69,38 @@ class SideView:
 
 
 def side_view(signals: tuple[AddressSignal, ...], names: Mapping[str, str]) -> SideView:
+    """One pass over an address's signals (this runs for every address every second)."""
+    down, up, lossy, unknown, last_up = [], [], [], [], []
+    silent: float | None = None
+    rtt = loss = None
+    local_rtt = local_loss = None
+    local_answers = False
+    for s in signals:
+        name = names.get(s.vantage, s.vantage)
+        reach = s.reach
+        if reach is Reach.DOWN:
+            down.append(name)
+        elif reach is Reach.UNKNOWN:
+            unknown.append(name)
+        else:
+            up.append(name)
+            if reach is Reach.LOSS:
+                lossy.append(f"{name} {s.loss_pct or 0:.0f}%")
+            if s.last_up:
+                last_up.append((name, s.last_up))
+            if s.vantage == "local":
+                local_answers, local_rtt, local_loss = True, s.rtt_ms, s.loss_pct
+        if s.silent_since is not None and (silent is None or s.silent_since < silent):
+            silent = s.silent_since
+        if rtt is None and s.rtt_ms is not None:
+            rtt = s.rtt_ms
+        if s.loss_pct is not None and (loss is None or s.loss_pct > loss):
+            loss = s.loss_pct
+    if local_answers:  # the duty terminal's own view is the one shown
+        rtt, loss = local_rtt, local_loss
     first = signals[0]
-
-    def name(s: AddressSignal) -> str:
-        return names.get(s.vantage, s.vantage)
-
-    silent = [s.silent_since for s in signals if s.silent_since is not None]
-    local = [s for s in signals if s.vantage == "local" and s.reach.answers]
-    rtts = [s.rtt_ms for s in (local or signals) if s.rtt_ms is not None]
-    losses = [s.loss_pct for s in (local or signals) if s.loss_pct is not None]
-    return SideView(
-        first.address, first.side,
-        tuple(name(s) for s in signals if s.reach is Reach.DOWN),
-        tuple(name(s) for s in signals if s.reach.answers),
-        tuple(f"{name(s)} {s.loss_pct or 0:.0f}%" for s in signals if s.reach is Reach.LOSS),
-        tuple(name(s) for s in signals if s.reach is Reach.UNKNOWN),
-        min(silent) if silent else None,
-        rtts[0] if rtts else None,
-        max(losses) if losses else None,
-        tuple((name(s), s.last_up) for s in signals if s.reach.answers and s.last_up),
-    )
+    return SideView(first.address, first.side, tuple(down), tuple(up), tuple(lossy),
+                    tuple(unknown), silent, rtt, loss, tuple(last_up))
 
 
 def _views(sig: HostSignals, names: Mapping[str, str]) -> dict[str, SideView]:
@@ -119,9 +131,10 @@ def _describe(v: SideView) -> str:
 
 
 def diagnose(sig: HostSignals, duty: Duty, names: Mapping[str, str],
-             vip_owner: Mapping[str, str], now: float) -> Situation:
+             vip_owner: Mapping[str, str], now: float,
+             views: Mapping[str, SideView] | None = None) -> Situation:
     """One host's situation, before impact (which needs the whole fleet)."""
-    views = _views(sig, names)
+    views = _views(sig, names) if views is None else views
     host = sig.host
     inner, outer = views.get(host.internal), views.get(host.external)
     evidence: list[str] = []
@@ -303,10 +316,15 @@ def diagnose_fleet(cfg: Config, signals: Mapping[str, HostSignals],
     now = _time.time() if now is None else now
     names = {v.id: v.name for v in cfg.vantages}
     owners = vip_owners(cfg.fleet)
-    first = {n: diagnose(s, cfg.duty, names, owners, now) for n, s in signals.items()}
+    views = {n: _views(s, names) for n, s in signals.items()}
+    first = {n: diagnose(s, cfg.duty, names, owners, now, views[n])
+             for n, s in signals.items()}
     verdicts = {n: s.id for n, s in first.items()}
-    owners = vip_owners(cfg.fleet, verdicts)  # re-charge VIPs of dead masters to the backups
-    sits = {n: diagnose(s, cfg.duty, names, owners, now) for n, s in signals.items()}
+    second = vip_owners(cfg.fleet, verdicts)  # re-charge VIPs of dead masters to the backups
+    moved = {h for a, h in second.items() if owners[a] != h}
+    moved |= {owners[a] for a, h in second.items() if owners[a] != h}
+    sits = {n: diagnose(s, cfg.duty, names, second, now, views[n]) if n in moved
+            else first[n] for n, s in signals.items()}
     verdicts = {n: s.id for n, s in sits.items()}
     metrics = {n: {m: (v.value if v else None) for m, v in s.metrics}
                for n, s in signals.items()}

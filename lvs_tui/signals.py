@@ -18,8 +18,10 @@ from lvs_tui.state import (
     Login,
     Metric,
     MetricSample,
+    PingRing,
     PingSample,
     Problem,
+    RingSummary,
     SourceState,
     StateStore,
 )
@@ -37,7 +39,10 @@ class Reach(StrEnum):
 
     @property
     def answers(self) -> bool:
-        return self in (Reach.UP, Reach.LOSS)
+        return self in _ANSWERS
+
+
+_ANSWERS = frozenset({Reach.UP, Reach.LOSS})
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,73 +98,45 @@ class HostSignals:
 
 
 def classify(samples: Sequence[PingSample], now: float, th: Thresholds, address: str = "",
-             side: Side = Side.VIP, vantage: str = "local",
-             marks: tuple[float | None, float | None] | None = None) -> AddressSignal:
-    """One address seen from one vantage: up / loss / down / unknown.
+             side: Side = Side.VIP, vantage: str = "local") -> AddressSignal:
+    """One address seen from one vantage, from a list of samples (oldest first)."""
+    ring = PingRing(max(1, len(samples)))
+    for sample in samples:
+        ring.add(sample)
+    return judge(ring.summary(th.window, th.hysteresis), now, th, address, side, vantage)
 
-    `marks` (last answered, silent since) from the store cover more history than `samples`.
+
+def judge(summary: RingSummary | None, now: float, th: Thresholds, address: str = "",
+          side: Side = Side.VIP, vantage: str = "local") -> AddressSignal:
+    """up / loss / down / unknown from a ring's summary.
+
+    No data, stale data, a failed probe or too little to go on is UNKNOWN, never DOWN.
     """
-    base = dict(address=address, side=side, vantage=vantage)
-    if not samples:
-        return AddressSignal(**base, reach=Reach.UNKNOWN, detail="no data")
-    newest = samples[-1]
-    age = max(0.0, now - newest.t)
+    if summary is None:
+        return AddressSignal(address, side, vantage, Reach.UNKNOWN, detail="no data")
+    age = max(0.0, now - summary.newest_t)
     if age > th.stale_after:
-        return AddressSignal(**base, reach=Reach.UNKNOWN, age=age, detail=f"stale {age:.0f}s")
-    if newest.error is not None:
-        return AddressSignal(**base, reach=Reach.UNKNOWN, age=age, detail=newest.error)
-    valid = [s for s in samples if s.error is None and s.sent > 0]
-    recent = _window(valid, th.window)
-    sent = sum(s.sent for s in recent)
-    received = sum(s.received for s in recent)
-    answered = [s for s in recent if s.received and s.rtt is not None]
-    rtt = (sum(s.rtt * s.received for s in answered) / sum(s.received for s in answered)
-           if answered else None)
+        return AddressSignal(address, side, vantage, Reach.UNKNOWN, age=age,
+                             detail=f"stale {age:.0f}s")
+    if summary.newest_error is not None:
+        return AddressSignal(address, side, vantage, Reach.UNKNOWN, age=age,
+                             detail=summary.newest_error)
+    sent, received = summary.sent, summary.received
     loss = 100.0 * (sent - received) / sent if sent else None
-    if marks is not None:
-        last_up, silent = marks
-    else:
-        last_up = next((s.t for s in reversed(valid) if s.received), None)
-        silent = next((s.t for s in valid if last_up is None or s.t > last_up), None)
-    reach = _hysteresis(valid, th.hysteresis)
-    if reach is Reach.UP and loss is not None and loss >= th.loss_threshold:
+    if summary.state is None:
+        reach = Reach.UNKNOWN
+    elif not summary.state:
+        reach = Reach.DOWN
+    elif loss is not None and loss >= th.loss_threshold:
         reach = Reach.LOSS
-    return AddressSignal(**base, reach=reach, rtt_ms=None if rtt is None else rtt * 1000,
-                         loss_pct=loss, sent=sent, received=received, age=age, last_up=last_up,
-                         silent_since=silent if reach is Reach.DOWN else None,
-                         detail="" if reach is not Reach.UNKNOWN else "too few samples")
-
-
-def _window(valid: Sequence[PingSample], probes: int) -> Sequence[PingSample]:
-    """The newest samples holding `probes` probes: an aggregated check of 3 counts 3."""
-    total = 0
-    for i in range(len(valid) - 1, -1, -1):
-        total += max(1, valid[i].sent)
-        if total >= probes:
-            return valid[i:]
-    return valid
-
-
-def _hysteresis(valid: Sequence[PingSample], need: int) -> Reach:
-    """The state of the newest run of >= `need` consecutive agreeing probes.
-
-    Runs are walked from the newest; a run shorter than `need` does not change the state,
-    so it is judged by the run before it. An aggregated sample (sent=3) counts 3 probes.
-    """
-    run_up: bool | None = None
-    run_len = 0
-    for s in reversed(valid):
-        up = s.received > 0
-        if up != run_up:
-            if run_up is not None and run_len >= need:
-                return Reach.UP if run_up else Reach.DOWN
-            run_up, run_len = up, 0
-        run_len += s.sent if not up else max(1, s.received)
-    if run_up is not None and run_len >= need:
-        return Reach.UP if run_up else Reach.DOWN
-    # No run long enough: flapping or just started. Anything that answers is alive
-    # (the loss check then makes it LOSS); silence too short to judge is unknown.
-    return Reach.UP if any(s.received for s in valid) else Reach.UNKNOWN
+    else:
+        reach = Reach.UP
+    rtt = summary.rtt
+    return AddressSignal(address, side, vantage, reach,
+                         rtt_ms=None if rtt is None else rtt * 1000, loss_pct=loss, sent=sent,
+                         received=received, age=age, last_up=summary.last_up,
+                         silent_since=summary.silent_since if reach is Reach.DOWN else None,
+                         detail="too few samples" if reach is Reach.UNKNOWN else "")
 
 
 def thresholds_for(cfg: Config, vantage_id: str) -> Thresholds:
@@ -183,8 +160,9 @@ def vantage_health(cfg: Config, store: StateStore, now: float) -> dict[str, Vant
             out[v.id] = VantageHealth(v.id, v.name, False, status.detail or "source down")
             continue
         if v.control:
-            sig = classify(store.pings(v.id, v.control), now, thresholds_for(cfg, v.id),
-                           v.control, vantage=v.id)
+            th = thresholds_for(cfg, v.id)
+            sig = judge(store.ping_summary(v.id, v.control, th.window, th.hysteresis), now, th,
+                        v.control, vantage=v.id)
             if not sig.reach.answers:
                 why = sig.detail or sig.reach.value
                 out[v.id] = VantageHealth(v.id, v.name, False,
@@ -204,15 +182,14 @@ def host_signals(cfg: Config, store: StateStore, host: Host, now: float,
         th = thresholds_for(cfg, v.id)
         hv = health.get(v.id)
         for side, addr in targets:
-            samples = store.pings(v.id, addr, last=max(th.window, th.hysteresis) * 4)
-            if not samples:
+            summary = store.ping_summary(v.id, addr, th.window, th.hysteresis)
+            if summary is None:
                 continue  # this vantage does not probe this address
             if hv is not None and not hv.healthy:
                 sigs.append(AddressSignal(addr, side, v.id, Reach.UNKNOWN,
                                           detail=f"vantage unhealthy: {hv.detail}"))
                 continue
-            sigs.append(classify(samples, now, th, addr, side, v.id,
-                                 store.ping_marks(v.id, addr)))
+            sigs.append(judge(summary, now, th, addr, side, v.id))
     return HostSignals(host, tuple(sigs), *_monitoring(cfg, store, host, now),
                        problems=store.problems(host.name), login=store.login(host.name),
                        on_alert_page=_on_alert_page(store, host, targets))

@@ -97,11 +97,26 @@ class AlertPage:
     addresses: frozenset[str]
 
 
+@dataclass(frozen=True, slots=True)
+class RingSummary:
+    """What diagnosis needs from one (vantage, address) ring, computed without building
+    a sample object per entry (the console summarises thousands of rings a second)."""
+
+    newest_t: float
+    newest_error: str | None
+    state: bool | None  # newest run of >= `need` agreeing probes: True up, False down
+    sent: int  # over the window
+    received: int
+    rtt: float | None  # mean over the window's answers, seconds
+    last_up: float | None
+    silent_since: float | None
+
+
 class PingRing:
     """Fixed-size ring of ping samples stored as parallel arrays."""
 
-    __slots__ = ("_err", "_n", "_next", "_rcv", "_rtt", "_sent", "_t", "last_up", "silent_since",
-                 "size")
+    __slots__ = ("_cache", "_err", "_n", "_next", "_rcv", "_rtt", "_sent", "_t", "last_up",
+                 "silent_since", "size")
 
     def __init__(self, size: int) -> None:
         self.size = size
@@ -116,8 +131,12 @@ class PingRing:
         # began, so an outage longer than the ring still has its true start.
         self.last_up: float | None = None
         self.silent_since: float | None = None
+        # Remote vantages add a sample a minute but are judged every second: keep the last
+        # summary until the next add.
+        self._cache: tuple[int, int, RingSummary] | None = None
 
     def add(self, s: PingSample) -> None:
+        self._cache = None
         if s.error is None and s.sent > 0:
             if s.received:
                 self.last_up, self.silent_since = s.t, None
@@ -149,6 +168,56 @@ class PingRing:
             out.append(PingSample(self._t[i], self._sent[i], self._rcv[i],
                                   None if math.isnan(rtt) else rtt, self._err.get(i)))
         return tuple(out)
+
+    def summary(self, window: int, need: int) -> RingSummary | None:
+        """Walk back from the newest entry: the window's loss and RTT, and the state of the
+        newest run of `need` consecutive agreeing probes (hysteresis). A run shorter than
+        `need` does not change the state; an aggregated check of 3 probes counts 3."""
+        if not self._n:
+            return None
+        cached = self._cache
+        if cached is not None and cached[0] == window and cached[1] == need:
+            return cached[2]
+        summary = self._summarise(window, need)
+        self._cache = (window, need, summary)
+        return summary
+
+    def _summarise(self, window: int, need: int) -> RingSummary:
+        size, t, sent_a, rcv_a, rtt_a, err = (self.size, self._t, self._sent, self._rcv,
+                                              self._rtt, self._err)
+        newest = (self._next - 1) % size
+        sent = rcv = probes = 0
+        rtt_sum, rtt_n = 0.0, 0
+        state: bool | None = None
+        run_up: bool | None = None
+        run_len = 0
+        any_up = False
+        for k in range(self._n):
+            j = (newest - k) % size
+            s, r = sent_a[j], rcv_a[j]
+            if s == 0 or j in err:
+                continue
+            up = r > 0
+            any_up = any_up or up
+            if probes < window:
+                probes += s
+                sent += s
+                rcv += r
+                if up and rtt_a[j] == rtt_a[j]:  # not NaN
+                    rtt_sum += rtt_a[j] * r
+                    rtt_n += r
+            if state is None:
+                if up != run_up:
+                    run_up, run_len = up, 0
+                run_len += r if up else s
+                if run_len >= need:
+                    state = run_up
+            elif probes >= window:
+                break
+        if state is None and any_up:
+            state = True  # flapping or just started: whatever answers is alive
+        return RingSummary(t[newest], err.get(newest), state, sent, rcv,
+                           rtt_sum / rtt_n if rtt_n else None, self.last_up, self.silent_since)
 
     def newest(self) -> PingSample | None:
         return self.samples(1)[0] if self._n else None
@@ -221,6 +290,12 @@ class StateStore:
         with self._lock:
             ring = self._pings.get((vantage, address))
             return ring.samples(last) if ring else ()
+
+    def ping_summary(self, vantage: str, address: str, window: int, need: int
+                     ) -> RingSummary | None:
+        with self._lock:
+            ring = self._pings.get((vantage, address))
+            return ring.summary(window, need) if ring else None
 
     def ping_marks(self, vantage: str, address: str) -> tuple[float | None, float | None]:
         """(last answered, silent since) over the whole history, not just the ring."""
