@@ -35,10 +35,15 @@ class Run:
     kind: str  # "sweep" | "steady"
     targets: int
     wall: float
-    cpu: float
+    user: float
+    sys: float
     probes: int
     rss_mb: float
     false_dead: int  # unanswered probes to live targets
+
+    @property
+    def cpu(self) -> float:
+        return self.user + self.sys
 
     @property
     def us_per_probe(self) -> float:
@@ -50,9 +55,9 @@ class Run:
 
 
 # -- children (run inside lvt-duty) --------------------------------------------------------
-def _cpu() -> float:
+def _cpu() -> tuple[float, float]:
     r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
+    return r.ru_utime, r.ru_stime
 
 
 async def _engine_child(kind: str, targets: list[str], seconds: float) -> dict:
@@ -69,8 +74,8 @@ async def _engine_child(kind: str, targets: list[str], seconds: float) -> dict:
         await asyncio.sleep(seconds)
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
-    wall, cpu = time.monotonic() - w0, _cpu() - c0
-    return {"wall": wall, "cpu": cpu, "probes": engine.sent,
+    wall, c1 = time.monotonic() - w0, _cpu()
+    return {"wall": wall, "user": c1[0] - c0[0], "sys": c1[1] - c0[1], "probes": engine.sent,
             "false_dead": engine.lost + engine.errors, "mode": engine.mode,
             "rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}
 
@@ -81,7 +86,8 @@ def _engine(kind: str, file: Path, n: int, seconds: float) -> Run:
             "--child", kind, "--targets", str(file), "--steady", str(seconds)]
     out = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, check=True).stdout
     d = json.loads(out.strip().splitlines()[-1])
-    return Run("engine", kind, n, d["wall"], d["cpu"], d["probes"], d["rss_kb"] / 1024,
+    return Run("engine", kind, n, d["wall"], d["user"], d["sys"], d["probes"],
+               d["rss_kb"] / 1024,
                d["false_dead"])
 
 
@@ -110,18 +116,19 @@ def _fping(kind: str, file: Path, n: int, seconds: float) -> Run:
             if m:
                 sent += int(m.group(1))
                 lost += int(m.group(1)) - int(m.group(2))
-    return Run("fping", kind, n, wall, usage.ru_utime + usage.ru_stime, sent,
+    return Run("fping", kind, n, wall, usage.ru_utime, usage.ru_stime, sent,
                usage.ru_maxrss / 1024, lost)
 
 
 def _table(runs: list[Run]) -> str:
     head = (f"{'targets':>8} {'tool':<7} {'run':<7} {'wall s':>8} {'CPU s':>7} "
-            f"{'µs/probe':>9} {'%core':>6} {'RSS MB':>7} {'false dead':>10}")
+            f"{'user s':>7} {'sys s':>7} {'µs/probe':>9} {'%core':>6} {'RSS MB':>7} "
+            f"{'false dead':>10}")
     rows = [head, "-" * len(head)]
     for r in runs:
         rows.append(f"{r.targets:>8} {r.tool:<7} {r.kind:<7} {r.wall:>8.2f} {r.cpu:>7.2f} "
-                    f"{r.us_per_probe:>9.2f} {r.core_pct:>6.1f} {r.rss_mb:>7.1f} "
-                    f"{r.false_dead:>10}")
+                    f"{r.user:>7.2f} {r.sys:>7.2f} {r.us_per_probe:>9.2f} {r.core_pct:>6.1f} "
+                    f"{r.rss_mb:>7.1f} {r.false_dead:>10}")
     return "\n".join(rows)
 
 
@@ -161,6 +168,13 @@ def main(argv: list[str] | None = None) -> int:
     if os.geteuid() != 0:
         print("ping_sweep: needs root (network namespaces, raw sockets)", file=sys.stderr)
         return 2
+    from lab.netns import exclusive
+
+    with exclusive():
+        return _bench(args)
+
+
+def _bench(args: argparse.Namespace) -> int:
     from lab.netns import Lab, down
 
     sizes = sorted((int(s) for s in args.sizes.split(",")), reverse=True)

@@ -25,9 +25,11 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import fcntl
 import os
 import re
 import subprocess
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
@@ -41,6 +43,7 @@ CONTROL6 = "fd00:200::fe"
 MAX_HOSTS = 250
 MAX_VIPS = 254
 _CLONE_NEWNET = 0x40000000
+LOCK = Path("/run/lvt-lab.lock")
 _HOST_NS = re.compile(r"^lvt-h\d{3}$")
 
 
@@ -291,6 +294,26 @@ def namespaces() -> tuple[str, ...]:
     out = _run("ip", "netns", "list")
     names = (line.split()[0] for line in out.splitlines() if line.strip())
     return tuple(n for n in names if n in (DUTY, ROUTER) or _HOST_NS.match(n))
+
+
+@contextlib.contextmanager
+def exclusive(timeout: float = 900.0) -> Iterator[None]:
+    """One lab user at a time (a pytest session, the benchmark): `up` replaces the lab, so
+    a second user waits here for the first to finish instead of pulling it away."""
+    with open(LOCK, "a") as f:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise LabError(f"{LOCK}: another lab user held it for {timeout:g}s") from None
+                time.sleep(0.2)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 @contextlib.contextmanager

@@ -15,7 +15,7 @@ from enum import StrEnum
 
 import pytest
 
-from lab.netns import CONTROL, DUTY, Lab, LabHost, Side, in_netns, is_up
+from lab.netns import CONTROL, DUTY, Lab, LabHost, Side, down, exclusive, in_netns, is_up
 from lvs_tui.probes.fping import FpingSource, SshFpingSource
 from lvs_tui.probes.icmp import IcmpEngine
 from lvs_tui.state import SourceState, StateStore
@@ -56,12 +56,12 @@ def lab() -> Iterator[Lab]:
     require(is_root(), "the netns lab needs root")
     for tool in ("nft", "fping"):
         require(shutil.which(tool) is not None, f"{tool} is not installed")
-    lab = Lab(hosts=4, vips=3, vips6=1).up()
-    try:
-        yield lab
-    finally:
-        from lab.netns import down
-        down()
+    with exclusive():
+        lab = Lab(hosts=4, vips=3, vips6=1).up()
+        try:
+            yield lab
+        finally:
+            down()
 
 
 @pytest.fixture
