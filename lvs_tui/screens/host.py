@@ -79,7 +79,7 @@ class HostScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one(HostMatrix).focus()
+        self.query_one(HostMatrix).focus(scroll_visible=False)
         self.refresh_view()
 
     def on_screen_resume(self) -> None:

@@ -51,6 +51,9 @@ class MainScreen(Screen[None]):
         self.query_one(FleetTable).focus()
         self.query_one("#matrix", VantageMatrix).border_title = "vantages"
 
+    def on_resize(self) -> None:
+        self.set_class(self.size.width < 100, "narrow")
+
     @property
     def table(self) -> FleetTable:
         return self.query_one(FleetTable)

@@ -43,30 +43,38 @@ def impact_lines(s: Situation, palette: Palette) -> Text:
     return text
 
 
-def guidance_lines(g: Guidance | None, cfg: Config, now: float, palette: Palette) -> Text:
+def step_head(g: Guidance | None, cfg: Config, now: float, palette: Palette) -> Text:
+    """The next step's title and whom to call now: the first things the eye needs."""
     text = Text()
     if g is None or g.plan is None:
         text.append(" " + (g.note if g else "runbook not loaded") + "\n",
                     style=color(palette, "status-unknown"))
         return text
-    p = g.plan
-    step = getattr(p, "step", None)
+    step = getattr(g.plan, "step", None)
     if step is None:
         text.append(" nothing to do\n", style="dim")
     else:
-        text.append(f" {step.title}\n", style="bold")
-        if step.text:
-            text.append(f" {step.text.strip()}\n")
-    contacts = getattr(p, "contacts_now", ())
+        text.append(f"▶ {step.title}\n", style="bold")
+    contacts = getattr(g.plan, "contacts_now", ())
     if contacts:
-        office = _office(cfg, now)
-        text.append(f"call now ({'office hours' if office else 'after hours'}):\n",
-                    style="bold underline")
-        for c in contacts[:4]:
-            text.append(f" ☎ {c.name}", style="bold")
-            text.append(f"  {c.channel or '-'}\n")
-    remaining: Sequence = getattr(p, "remaining", ())
-    done: Sequence = getattr(p, "done", ())
+        when = "office hours" if _office(cfg, now) else "after hours"
+        for c in contacts[:3]:
+            text.append(f"☎ {c.name}", style="bold " + color(palette, "spark-in"))
+            text.append(f"  {c.channel or '-'}", style=color(palette, "spark-in"))
+            text.append(f"  ({when})\n", style="dim")
+    return text
+
+
+def step_detail(g: Guidance | None) -> Text:
+    """The step's own text and the checklist: done, now, remaining."""
+    text = Text()
+    if g is None or g.plan is None:
+        return text
+    step = getattr(g.plan, "step", None)
+    if step is not None and step.text:
+        text.append(f"{step.text.strip()}\n")
+    remaining: Sequence = getattr(g.plan, "remaining", ())
+    done: Sequence = getattr(g.plan, "done", ())
     if remaining or done:
         text.append("checklist:\n", style="bold underline")
         for s in done:
@@ -75,6 +83,12 @@ def guidance_lines(g: Guidance | None, cfg: Config, now: float, palette: Palette
             text.append(f" ▶ {step.title}\n", style="bold")
         for s in remaining:
             text.append(f" ☐ {s.title}\n")
+    return text
+
+
+def guidance_lines(g: Guidance | None, cfg: Config, now: float, palette: Palette) -> Text:
+    text = step_head(g, cfg, now, palette)
+    text.append_text(step_detail(g))
     return text
 
 
@@ -89,25 +103,28 @@ def side_text(cfg: Config, row: HostRow | None, g: Guidance | None, now: float,
     h, s = row.host, row.situation
     idc = cfg.fleet.idc(h.idc)
     text = Text()
-    text.append(f"{h.name}\n", style="bold")
-    text.append(f"{idc.name} ({idc.carrier}) · ")
+    text.append(f"{h.name} ", style="bold")
     text.append_text(mode_text(h.mode, palette))
-    text.append(f" · {','.join(x.value for x in h.services)}\n")
-    text.append(f"内网 {h.internal}  外网 {h.external}\n", style="dim")
+    text.append(f" {idc.name}\n")
+    services = ",".join(x.value for x in h.services)
+    text.append(f"{services} · 内网 {h.internal} · 外网 {h.external}\n", style="dim")
     text.append_text(situation_text(s, palette))
     if s.since is not None:
-        text.append(f"  for {age_text(max(0.0, now - s.since))}")
+        text.append(f" for {age_text(max(0.0, now - s.since))}")
     if s.on_alert_page:
-        text.append("  on the 5666 page", style=color(palette, "status-down"))
+        text.append(" · on the 5666 page", style=color(palette, "status-down"))
     text.append("\n")
-    for e in s.evidence:
-        text.append(f" • {e}\n")
-    text.append("impact:\n", style="bold underline")
-    text.append_text(impact_lines(s, palette))
-    text.append("next step:\n", style="bold underline")
-    text.append_text(guidance_lines(g, cfg, now, palette))
+    text.append_text(step_head(g, cfg, now, palette))
     if g is not None and g.current_text:
-        text.append(f"text ready: {g.current_text}\n", style=color(palette, "spark-in"))
+        text.append(f"c copies the {g.current_text} text\n", style="dim")
+    if s.is_problem:
+        text.append("impact:\n", style="bold underline")
+        text.append_text(impact_lines(s, palette))
+    if s.evidence:
+        text.append("evidence:\n", style="bold underline")
+        for e in s.evidence:
+            text.append(f" • {e}\n")
+    text.append_text(step_detail(g))
     text.append("keys: ", style="bold")
     text.append("  ".join(f"{k} {what}" for k, what in keys), style="dim")
     return text
@@ -115,7 +132,7 @@ def side_text(cfg: Config, row: HostRow | None, g: Guidance | None, now: float,
 
 class SidePane(VerticalScroll):
     DEFAULT_CSS = """
-    SidePane { width: 38%; min-width: 30; border-left: vkey $panel; padding: 0 1; }
+    SidePane { width: 40%; min-width: 28; border-left: vkey $panel; padding: 0 1; }
     SidePane > Static { width: 100%; }
     """
 

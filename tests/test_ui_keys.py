@@ -1,0 +1,310 @@
+"""Pilot tests of every key path on the simulated fleet (single-host-down, frozen clock)."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from lvs_tui import texts
+from lvs_tui.runbook import load_runbook, plan
+from lvs_tui.screens.host import HostScreen
+from lvs_tui.screens.main import MainScreen
+from lvs_tui.screens.modals import GotoIpScreen, HelpScreen
+from lvs_tui.state import SourceState
+from lvs_tui.widgets.fleet_table import FleetTable
+from tests.test_ui_rig import T0, VICTIM, rig
+
+
+@pytest.fixture(autouse=True)
+def _state_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.delenv("TMUX", raising=False)
+    monkeypatch.setenv("TERM", "xterm-256color")
+
+
+def table(app) -> FleetTable:  # type: ignore[no-untyped-def]
+    return app.screen.query_one(FleetTable)
+
+
+def hosts_shown(app) -> list[str]:  # type: ignore[no-untyped-def]
+    t = table(app)
+    return [str(t.coordinate_to_cell_key((i, 0)).row_key.value) for i in range(t.row_count)]
+
+
+async def test_red_host_on_top_with_title_and_header(tmp_path: Path) -> None:
+    r = rig(tmp_path)
+    async with r.app.run_test(size=(120, 40)) as pilot:
+        board = await r.app.next_board()
+        await pilot.pause()
+        assert board.rows[0].host.name == VICTIM
+        assert hosts_shown(r.app)[0] == VICTIM
+        assert table(r.app).host_under_cursor() == VICTIM
+        assert r.app.title == "lvs-tui · 1 red"
+        header = str(r.app.screen.query_one("#header").render())
+        assert "✖ 1 down" in header and "41 ok" in header
+        side = str(r.app.screen.query_one("#side-text").render())
+        assert "HOST DOWN" in side and "5666 值班室" in side and "010-62675666" in side
+
+
+async def test_cursor_follows_its_host_when_rows_resort(tmp_path: Path) -> None:
+    r = rig(tmp_path, at=40)  # before the fault: everyone ok, sorted by IDC
+    async with r.app.run_test(size=(120, 40)) as pilot:
+        await r.app.next_board()
+        await pilot.pause()
+        t = table(r.app)
+        target = "ha-cernet-02"
+        for _ in range(60):
+            if t.host_under_cursor() == target:
+                break
+            await pilot.press("j")
+        assert t.host_under_cursor() == target
+        before = t.cursor_row
+        r.advance(90)  # lvs-cernet-01 dies and jumps to the top
+        await r.app.next_board()
+        await pilot.pause()
+        assert hosts_shown(r.app)[0] == VICTIM
+        assert t.host_under_cursor() == target
+        assert t.cursor_row != before  # the row moved, the cursor went with it
+
+
+async def test_enter_drills_down_and_escape_returns(tmp_path: Path) -> None:
+    r = rig(tmp_path)
+    async with r.app.run_test(size=(120, 40)) as pilot:
+        await r.app.next_board()
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(r.app.screen, HostScreen)
+        assert r.app.screen.host == VICTIM
+        head = str(r.app.screen.query_one("#host-head").render())
+        assert "HOST DOWN" in head and "192.0.2.1" in head
+        runbook = str(r.app.screen.query_one("#runbook").render())
+        assert "5666" in runbook and "[1]" in runbook
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(r.app.screen, MainScreen)
+
+
+async def test_goto_ip_opens_the_owner_of_a_vip_and_rejects_strangers(tmp_path: Path) -> None:
+    r = rig(tmp_path)
+    vip = next(v for v in r.sim.config.fleet.vips if v.hosts[0].startswith("ha-unicom"))
+    async with r.app.run_test(size=(120, 40)) as pilot:
+        await r.app.next_board()
+        await pilot.pause()
+        await pilot.press("g")
+        await pilot.pause()
+        assert isinstance(r.app.screen, GotoIpScreen)
+        await pilot.press(*" 10.99.99.99 ", "enter")  # not ours
+        await pilot.pause()
+        assert isinstance(r.app.screen, MainScreen)
+        await pilot.press("g")
+        await pilot.pause()
+        await pilot.press(*f" {vip.address} ", "enter")  # pasted with spaces around
+        await pilot.pause()
+        assert isinstance(r.app.screen, HostScreen)
+        assert r.app.screen.host in vip.hosts
+        await pilot.press("escape")
+        await pilot.pause()
+        assert table(r.app).host_under_cursor() in vip.hosts
+
+
+async def test_filter_by_idc_ip_and_service_then_clear(tmp_path: Path) -> None:
+    r = rig(tmp_path)
+    host = r.sim.config.fleet.host("ssl-mobile-01")
+    async with r.app.run_test(size=(120, 40)) as pilot:
+        await r.app.next_board()
+        await pilot.pause()
+        await pilot.press("slash", *"联通")
+        await pilot.pause()
+        shown = hosts_shown(r.app)
+        assert shown and all("unicom" in h for h in shown)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert len(hosts_shown(r.app)) == 42
+        await pilot.press("slash", *host.external, "enter")
+        await pilot.pause()
+        assert hosts_shown(r.app) == ["ssl-mobile-01"]
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.press("f")  # problems only
+        await pilot.pause()
+        assert hosts_shown(r.app) == [VICTIM]
+
+
+async def test_pause_freezes_the_view_while_data_flows(tmp_path: Path) -> None:
+    r = rig(tmp_path, at=40)
+    async with r.app.run_test(size=(120, 40)) as pilot:
+        await r.app.next_board()
+        await pilot.pause()
+        await pilot.press("p")
+        await pilot.pause()
+        assert r.app.paused
+        assert "PAUSED" in str(r.app.screen.query_one("#header").render())
+        version = r.store.version
+        r.advance(90)
+        board = await r.app.next_board()  # evaluation goes on
+        await pilot.pause()
+        assert r.store.version > version and board.rows[0].host.name == VICTIM
+        assert r.app.title == "lvs-tui · 1 red"  # alerting is never paused
+        assert VICTIM not in hosts_shown(r.app)[:1]  # the table is frozen
+        await pilot.press("p")
+        await pilot.pause()
+        assert hosts_shown(r.app)[0] == VICTIM
+
+
+async def test_copy_puts_the_exact_notice_in_the_clipboard_and_a_file(tmp_path: Path) -> None:
+    r = rig(tmp_path)
+    async with r.app.run_test(size=(120, 40)) as pilot:
+        board = await r.app.next_board()
+        await pilot.pause()
+        await pilot.press("c")
+        await pilot.pause()
+        row = board.row(VICTIM)
+        assert row is not None
+        cfg = r.sim.config
+        rb = load_runbook(cfg.runbook)
+        p = plan(rb, row.situation, row.host, cfg, (), board.now)
+        kind = p.texts[0]
+        expected = texts.render(kind, texts.context(cfg, row.situation, row.host, (),
+                                                    board.now, runbook=rb))
+        assert r.app.clipboard == expected
+        assert "lvs-cernet-01" in expected
+        copied = r.app.last_copy
+        assert copied is not None and copied.osc52 and copied.file is not None
+        assert copied.file.read_text(encoding="utf-8") == expected + "\n"
+        assert (copied.file.parent / "last.txt").read_text(encoding="utf-8") == expected + "\n"
+        events = r.app.desk.incidents.host_events(VICTIM)
+        assert any(e.kind.value == "text" and e.detail == expected for e in events)
+
+
+async def test_confirmations_advance_the_runbook_step(tmp_path: Path) -> None:
+    r = rig(tmp_path)
+    async with r.app.run_test(size=(120, 40)) as pilot:
+        board = await r.app.next_board()
+        await pilot.pause()
+        row = board.row(VICTIM)
+        first = r.app.desk.guide(row, board.now).plan
+        assert first.step is not None and "reboot_requested" in first.confirmable
+        await pilot.press("enter")
+        await pilot.pause()
+        n = HostScreen.confirmable(r.app.screen.guidance()).index("reboot_requested") + 1
+        await pilot.press(str(n))
+        await pilot.pause()
+        assert ("reboot_requested" in
+                {name for name, _ in r.app.desk.confirmations(VICTIM)})
+        after = r.app.desk.guide(row, board.now).plan
+        assert after.step is not None and after.step.id != first.step.id
+        assert "reboot_requested" not in after.confirmable
+        assert after.step.title in str(r.app.screen.query_one("#runbook").render())
+
+
+async def test_host_view_texts_cycle_and_copy_each_kind(tmp_path: Path) -> None:
+    r = rig(tmp_path)
+    async with r.app.run_test(size=(120, 40)) as pilot:
+        await r.app.next_board()
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        screen = r.app.screen
+        seen = set()
+        for _ in range(6):
+            kind = screen.shown_kind(screen.guidance())
+            seen.add(kind)
+            await pilot.press("c")
+            await pilot.pause()
+            assert r.app.last_copy is not None and kind in r.app.last_copy.label
+            await pilot.press("t")
+            await pilot.pause()
+        assert {"initial", "reboot", "network", "recovered"} <= seen
+        await pilot.press("r")  # 6 h: no history source here, the chart says so
+        await pilot.pause()
+        assert "only the last hour" in str(screen.query_one("#zabbix-title").render())
+
+
+async def test_help_palette_entries_and_remapped_key(tmp_path: Path) -> None:
+    r = rig(tmp_path)
+    r.app.cfg = replace(r.app.cfg, keys={"copy_notice": "y"})
+    async with r.app.run_test(size=(120, 40)) as pilot:
+        await r.app.next_board()
+        await pilot.pause()
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(r.app.screen, HelpScreen)
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.press("c")  # remapped away
+        await pilot.pause()
+        assert r.app.last_copy is None
+        await pilot.press("y")
+        await pilot.pause()
+        assert r.app.last_copy is not None
+        titles = [t for t, _, _ in r.app.palette_entries()]
+        assert f"host {VICTIM}" in titles and any(t.startswith("VIP ") for t in titles)
+        jump = next(cb for t, _, cb in r.app.palette_entries() if t == "host ssl-bgp-01")
+        jump()
+        await pilot.pause()
+        assert isinstance(r.app.screen, HostScreen) and r.app.screen.host == "ssl-bgp-01"
+
+
+async def test_bell_when_a_host_turns_red_at_most_once_a_minute(tmp_path: Path) -> None:
+    r = rig(tmp_path, at=40, bell=True)
+    async with r.app.run_test(size=(120, 40)) as pilot:
+        await r.app.next_board()
+        assert r.app.bells == 0
+        r.advance(90)
+        board = await r.app.next_board()
+        await pilot.pause()
+        assert board.red and r.app.bells == 1
+        r.advance(95)
+        await r.app.next_board()
+        assert r.app.bells == 1  # still the same red host: no new bell
+        r.app._red = frozenset()  # as if it had recovered and failed again at once
+        await r.app.next_board()
+        assert r.app.bells == 1  # rate-limited: at most one bell a minute
+
+
+class Crashing:
+    name = "zabbix"
+
+    async def run(self, store) -> None:  # type: ignore[no-untyped-def]
+        await asyncio.sleep(0)
+        raise RuntimeError("boom")
+
+
+async def test_a_crashing_source_shows_down_and_the_console_lives(tmp_path: Path) -> None:
+    r = rig(tmp_path)
+    r.app.sources = (Crashing(),)
+    async with r.app.run_test(size=(80, 24)) as pilot:
+        for _ in range(20):
+            await pilot.pause(0.05)
+            status = r.store.source("zabbix")
+            if status is not None and status.state is SourceState.DOWN:
+                break
+        assert status is not None and status.state is SourceState.DOWN
+        assert "boom" in status.detail
+        await r.app.next_board()
+        await pilot.pause()
+        assert "Zabbix down" in str(r.app.screen.query_one("#header").render())
+        assert r.app.is_running
+
+
+async def test_resize_down_to_80x24_and_theme_switch(tmp_path: Path) -> None:
+    r = rig(tmp_path)
+    async with r.app.run_test(size=(160, 50)) as pilot:
+        await r.app.next_board()
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        await pilot.press("f9")
+        await r.app.next_board()
+        await pilot.pause()
+        assert r.app.theme == "lvs-light"
+        assert table(r.app).host_under_cursor() == VICTIM
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        assert isinstance(r.app.screen, HostScreen)
+    assert T0  # the rig's frozen clock is what the header showed
