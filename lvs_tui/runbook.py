@@ -347,30 +347,10 @@ def _read(root: _Reader, head: _Reader, file: str, base: Runbook | None) -> Runb
                                                  else ("recovered",))
     years = head.num("new_machine_years", base.new_machine_years if base else 4, 0, 50,
                      integer=True)
-    after = head.raw("after")
-    if after is not None:
-        head.error("after", "belongs in a [[steps]] table")
     remove = head.strs("remove")
     head.done()
-    confirmations = dict(base.confirmations) if base else {}
-    ct = root.table_("confirmations")
-    for name in list(ct.table):
-        label = ct.str_(name, required=True)
-        if not _CONFIRM.match(name):
-            ct.error(name, "a confirmation name is lower-case letters, digits and '_'")
-        confirmations[name] = label
-    ct.done()
-    texts = dict(base.texts) if base else {}
-    tt = root.table_("texts")
-    for name in list(tt.table):
-        if isinstance(tt.table[name], dict):  # [texts.risk] all_single = ... -> "risk.all_single"
-            sub = tt.table_(name)
-            for key in list(sub.table):
-                texts[f"{name}.{key}"] = sub.str_(key, required=True)
-            sub.done()
-        else:
-            texts[name] = tt.str_(name, required=True)
-    tt.done()
+    confirmations = _confirmations(root.table_("confirmations"), base)
+    texts = _text_table(root.table_("texts"), base)
     steps = list(base.steps) if base else []
     for sr in root.tables("steps"):
         steps = _place(sr, _step(sr, confirmations), steps)
@@ -384,22 +364,50 @@ def _read(root: _Reader, head: _Reader, file: str, base: Runbook | None) -> Runb
                    years)
 
 
+def _confirmations(r: _Reader, base: Runbook | None) -> dict[str, str]:
+    out = dict(base.confirmations) if base else {}
+    for name in list(r.table):
+        out[name] = r.str_(name, required=True)
+        if not _CONFIRM.match(name):
+            r.error(name, "a confirmation name is lower-case letters, digits and '_'")
+    r.done()
+    return out
+
+
+def _text_table(r: _Reader, base: Runbook | None) -> dict[str, str]:
+    """[texts] kinds, and its sub-tables flattened: [texts.phrase] cause -> "phrase.cause"."""
+    out = dict(base.texts) if base else {}
+    for name in list(r.table):
+        if isinstance(r.table[name], dict):
+            sub = r.table_(name)
+            for key in list(sub.table):
+                out[f"{name}.{key}"] = sub.str_(key, required=True)
+            sub.done()
+        else:
+            out[name] = r.str_(name, required=True)
+    r.done()
+    return out
+
+
 def _place(r: _Reader, step: Step, steps: list[Step]) -> list[Step]:
-    """Same id replaces in place; else after/before a named step, else at the end."""
+    """Same id replaces in place, unless `after`/`before` moves it; new steps go there too,
+    else at the end."""
     after, before = r.str_("after"), r.str_("before")
     r.done()
     ids = [s.id for s in steps]
-    if step.id in ids:
+    anchor = after or before
+    if step.id in ids and not anchor:
         steps[ids.index(step.id)] = step
         return steps
-    anchor = after or before
-    if anchor:
-        if anchor not in ids:
-            r.error("after" if after else "before", f"{anchor!r} is not a step id")
-            return [*steps, step]
-        i = ids.index(anchor) + (1 if after else 0)
-        return [*steps[:i], step, *steps[i:]]
-    return [*steps, step]
+    steps = [s for s in steps if s.id != step.id]
+    ids = [s.id for s in steps]
+    if not anchor:
+        return [*steps, step]
+    if anchor not in ids:
+        r.error("after" if after else "before", f"{anchor!r} is not a step id")
+        return [*steps, step]
+    i = ids.index(anchor) + (1 if after else 0)
+    return [*steps[:i], step, *steps[i:]]
 
 
 def _step(r: _Reader, confirmations: dict[str, str]) -> Step:

@@ -426,6 +426,13 @@ next_update = "预计 {time} 更新。"
     assert ids.index("down.call_dc") == ids.index("down.reboot") + 1
     assert rb.step("down.reboot").title == "宕机：先打 5666 电话"
     assert rb.texts["phrase.next_update"] == "预计 {time} 更新。"
+    moved = tmp_path / "moved.toml"
+    moved.write_text('[runbook]\nextends = "team.toml"\n[[steps]]\nid = "down.call_dc"\n'
+                     'before = "down.reboot"\ntitle = "先打现场"\nrole = "duty_room"\n'
+                     'confirms = ["dc_called"]\n', encoding="utf-8")
+    order = [s.id for s in load_runbook(moved).steps]
+    assert order.index("down.call_dc") == order.index("down.reboot") - 1
+    assert order.count("down.call_dc") == 1
     assert rb.texts["initial"] == RB.texts["initial"]
     host = CFG.fleet.host("lvs-cernet-01")
     sit = Situation(host.name, SituationId.HOST_DOWN, Severity.CRITICAL)
@@ -463,3 +470,35 @@ def test_plan_is_total(sid, host, scope, unaffected, alert, names, now) -> None:
     # unknown data never sends anyone to reboot a host
     if sid is SituationId.UNKNOWN and not names:
         assert p.step and p.step.id == "unknown.data"
+
+
+def test_more_mistakes_each_on_one_line(tmp_path: Path) -> None:
+    lines = errors(tmp_path, """
+[runbook]
+extends = "default"
+remove = ["no.such.step"]
+colour = "red"
+[confirmations]
+Bad-Name = "x"
+[[steps]]
+id = "down.reboot"
+title = "t"
+when = "always"
+also = ["mayor"]
+texts = ["poem"]
+after = "nowhere"
+""")
+    text = "\n".join(lines)
+    assert "runbook.colour: unknown key" in text
+    assert "runbook.remove: 'no.such.step' is not a step id" in text
+    assert "confirmations.Bad-Name: a confirmation name is lower-case" in text
+    assert "steps[0].when: 'always' is not a table or an array of tables" in text
+    assert "steps[0].also: 'mayor' is not one of duty_room" in text
+    assert "steps[0].texts: 'poem' is not one of initial" in text
+    assert "steps[0].after: 'nowhere' is not a step id" in text
+    assert all(line.startswith(str(tmp_path / "rb.toml")) for line in lines)
+
+
+def test_extending_a_missing_base(tmp_path: Path) -> None:
+    lines = errors(tmp_path, '[runbook]\nextends = "base.toml"\n')
+    assert lines == [f"{tmp_path / 'base.toml'}: no such runbook file"]
