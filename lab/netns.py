@@ -140,7 +140,23 @@ class Lab:
         self._configure_router()
         for h in self.all_hosts:
             self._configure_host(h)
+        self.wait_ready()
         return self
+
+    def wait_ready(self, within: float = 15.0) -> None:
+        """A fresh namespace drops its first IPv6 packets for a second or two (neighbour
+        discovery settling): wait until one v4 and one v6 address of each host answer."""
+        probes = [a for h in self.all_hosts for a in (h.internal, h.external6)]
+        deadline = time.monotonic() + within
+        while True:
+            proc = subprocess.run(["ip", "netns", "exec", DUTY, "fping", "-q", "-r", "0",
+                                   "-t", "300", *probes], capture_output=True, check=False)
+            if proc.returncode == 0:
+                return
+            if time.monotonic() > deadline:
+                raise LabError(f"lab not answering after {within:g}s: "
+                               f"{proc.stderr.decode(errors='replace').strip()[:200]}")
+            time.sleep(0.3)
 
     def _configure_duty(self) -> None:
         _sysctl(DUTY, "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0",

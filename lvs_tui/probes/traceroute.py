@@ -34,7 +34,7 @@ class Trace:
     address: str
     tool: Tool | None  # None: nothing could run
     text: str  # what goes into the handoff
-    complete: bool  # False: cut by the timeout or failed
+    complete: bool  # the destination answered (False: cut by the timeout, failed, or lost)
 
 
 def argv_for(tool: Tool, address: str, max_hops: int, wait: float) -> list[str]:
@@ -83,7 +83,8 @@ async def _system(tool: Tool, address: str, max_hops: int, wait: float,
         return Trace(address, tool, f"{text}\n({tool.value} stopped after {timeout:g}s)",
                      False)
     text = out.decode(errors="replace").rstrip()
-    return Trace(address, tool, text, proc.returncode == 0)
+    reached = bool(text) and address in text.splitlines()[-1].split()[1:3]
+    return Trace(address, tool, text, proc.returncode == 0 and reached)
 
 
 async def _icmplib(address: str, max_hops: int, wait: float, timeout: float) -> Trace:
