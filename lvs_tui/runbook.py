@@ -284,10 +284,11 @@ def _texts(current: Step | None, done: Iterable[Step]) -> tuple[str, ...]:
 
 def _confirmable(runbook: Runbook, current: Step | None, pending: list[Step],
                  confirmed: frozenset[str]) -> tuple[str, ...]:
+    again = set(current.confirms) if current and current.repeat else set()
     names = list(current.confirms) if current else []
     offered = {n for s in pending for n in s.confirms}
     names.extend(n for n in runbook.always_confirmable if n in offered)
-    return tuple(n for n in dict.fromkeys(names) if n not in confirmed)
+    return tuple(n for n in dict.fromkeys(names) if n not in confirmed or n in again)
 
 
 class _Blank(dict[str, str]):

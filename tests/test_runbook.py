@@ -7,7 +7,7 @@ every step of the shipped runbook: a step no scenario reaches is a branch nobody
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -299,6 +299,17 @@ def test_checklist_splits_done_current_and_remaining() -> None:
     assert "down.verify" in [s.id for s in p.remaining]
     assert p.confirmable[0] == "admins_phoned" and "recovered" in p.confirmable
     assert "initial" in p.texts and "reboot" in p.texts
+
+
+def test_progress_updates_recur() -> None:
+    base = next(c for c in CASES if c.step == "notify.update")
+    confirms = (*SINGLE_CHAIN, ("updated", 56))
+    quiet = run(replace(base, confirms=confirms, minutes=80))
+    due = run(replace(base, confirms=confirms, minutes=87))
+    assert quiet.step and quiet.step.id == "hw.diagnose"
+    assert "notify.update" in [s.id for s in quiet.remaining]
+    assert due.step and due.step.id == "notify.update"
+    assert due.confirmable[0] == "updated"
 
 
 def test_office_hours_flip_the_escalation_at_six() -> None:
