@@ -216,20 +216,25 @@ def contacts_for(cfg: Config, host: Host, role: Role, office: bool) -> tuple[Con
     return now or everyone
 
 
-def step_fields(host: Host, cfg: Config, situation: Situation, machine: MachineAge
-                ) -> dict[str, str]:
+def step_fields(host: Host, cfg: Config, situation: Situation, machine: MachineAge,
+                language: str = "zh") -> dict[str, str]:
+    """The values of the placeholders a step's title and text may use."""
     hw = host.hardware
     try:
         idc = cfg.fleet.idc(host.idc).name
     except KeyError:
         idc = host.idc
+    zh = language.startswith("zh")
+    sep = "、" if zh else ", "
     return {
         "host": host.name, "idc": idc, "mode": host.mode.value, "internal": host.internal,
         "external": host.external,
-        "down": "、".join(situation.down_addresses) or f"{host.internal}、{host.external}",
-        "model": hw.model or "?", "asset_tag": hw.asset_tag or "?", "machine": machine.zh,
+        "down": sep.join(situation.down_addresses or (host.internal, host.external)),
+        "model": hw.model or "?", "asset_tag": hw.asset_tag or "?",
+        "machine": machine.zh if zh else f"{machine.value} machine",
         "services": "/".join(s.value for s in host.services),
-        "jump_host": cfg.duty.jump_host or "通道机", "probe_page": cfg.duty.probe_page or "-",
+        "jump_host": cfg.duty.jump_host or ("通道机" if zh else "(jump host)"),
+        "probe_page": cfg.duty.probe_page or "-",
         "nics": f"{hw.nics} x {hw.nic_speed}" if hw.nics else "?", "os": hw.os or "?",
     }
 
@@ -243,7 +248,7 @@ def plan(runbook: Runbook, situation: Situation, host: Host, cfg: Config,
                   machine_age(host, today, runbook.new_machine_years),
                   update_due(cfg, confirmations, now),
                   frozenset(name for name, _ in confirmations))
-    fields = step_fields(host, cfg, situation, facts.machine)
+    fields = step_fields(host, cfg, situation, facts.machine, runbook.language)
     done: list[Step] = []
     pending: list[Step] = []
     for step in runbook.steps:
@@ -251,7 +256,7 @@ def plan(runbook: Runbook, situation: Situation, host: Host, cfg: Config,
             continue
         finished = not step.repeat and (any(n in facts.confirmed for n in step.confirms)
                                         or _any(step.done_when, facts, False))
-        step = replace(step, text=_fill(step.text, fields))
+        step = replace(step, title=_fill(step.title, fields), text=_fill(step.text, fields))
         if finished:
             done.append(step)
         elif not any(n in facts.confirmed for n in step.until):

@@ -513,3 +513,17 @@ after = "nowhere"
 def test_extending_a_missing_base(tmp_path: Path) -> None:
     lines = errors(tmp_path, '[runbook]\nextends = "base.toml"\n')
     assert lines == [f"{tmp_path / 'base.toml'}: no such runbook file"]
+
+
+def test_english_steps_fill_english_words() -> None:
+    en = load_runbook(ROOT / "lvs_tui" / "data" / "runbook.en.toml")
+    host = CFG.fleet.host("lvs-cernet-01")
+    sit = Situation(host.name, SituationId.HOST_DOWN, Severity.CRITICAL,
+                    down_addresses=("192.0.2.11", "198.51.100.11"))
+    confirms = (*((n, at(NIGHT) + m * 60) for n, m in SINGLE_CHAIN),
+                ("fault_confirmed", at(NIGHT) + 2400))
+    p = plan(en, sit, host, CFG, confirms, at(NIGHT) + 2700)
+    assert p.step and p.step.id == "hw.parts"
+    assert "is an old machine that cannot be repaired" in p.step.text
+    p = plan(en, replace(sit, id=SituationId.PATH_BROKEN), host, CFG, (), at(NIGHT))
+    assert p.step and "(192.0.2.11, 198.51.100.11)" in p.step.text
