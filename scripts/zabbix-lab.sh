@@ -23,7 +23,7 @@ DB_USER=zabbix
 DB_PASSWORD=zabbix-lab   # a throwaway lab database on loopback, never a real secret
 FRONTEND=/usr/share/zabbix
 SCHEMA=/usr/share/zabbix-server-pgsql
-PACKAGES=(postgresql zabbix-server-pgsql zabbix-frontend-php php8.2-cli php8.2-cgi php8.2-pgsql
+PACKAGES=(postgresql zabbix-server-pgsql zabbix-frontend-php php8.2-cli php8.2-cgi php8.2-pgsql php8.2-opcache
           php8.2-bcmath php8.2-mbstring php8.2-gd php8.2-xml php8.2-ldap zabbix-agent)  # zabbix-agent ships zabbix_sender
 HERE=$(cd "$(dirname "$0")" && pwd)
 PY=${PYTHON:-$HERE/../.venv/bin/python}
@@ -239,7 +239,7 @@ start_web() {
     # leads its own session (the pid written is its process group) so that stopping it
     # also stops the workers it forks.
     PHP_CLI_SERVER_WORKERS=4 setsid bash -c 'echo $$ >"$1/php.pid"; shift; exec "$@"' _ "$DIR" \
-        php -d memory_limit=512M -d post_max_size=16M -d max_execution_time=300 \
+        php -d memory_limit=512M -d post_max_size=16M -d max_execution_time=300 -d opcache.enable_cli=1 \
         -d date.timezone=UTC -d display_errors=0 -S "127.0.0.1:$WEB_PORT" -t "$FRONTEND" \
         >"$DIR/php.log" 2>&1 </dev/null &
     local i

@@ -5,6 +5,7 @@ which also plays the faults: HTTP 5xx, malformed JSON, a slow server, API errors
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import threading
@@ -211,7 +212,7 @@ class Replay:
         return None
 
 
-def serve(replay: Replay) -> tuple[ThreadingHTTPServer, str]:
+def serve(replay: Replay, port: int = 0) -> tuple[ThreadingHTTPServer, str]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
@@ -228,7 +229,7 @@ def serve(replay: Replay) -> tuple[ThreadingHTTPServer, str]:
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, f"http://127.0.0.1:{server.server_address[1]}/api_jsonrpc.php"
@@ -344,3 +345,44 @@ def test_faults_are_shown_then_recovered(v60: Any, mode: str, said: str,
     assert status is not None and status.state is SourceState.OK
     for text in (caplog.text, repr(src), repr(store.sources())):
         assert TOKEN not in text
+
+
+def test_unreachable_at_start_then_recovers(token_file: Path) -> None:
+    rep = Replay(recording("6.0"))
+    probe = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
+    port = probe.server_address[1]
+    probe.server_close()  # a port where nothing listens (yet)
+    url = f"http://127.0.0.1:{port}/api_jsonrpc.php"
+    src = ZabbixSource(parse(config_text(url, f'token_file = "{token_file}"')))
+    store = StateStore()
+    assert src.refresh(store) is None
+    status = store.source("zabbix")
+    assert status is not None and status.state is SourceState.DOWN
+    assert status.detail == "Zabbix API unreachable (connection failed)"
+    assert src.api is None  # no half-made session: the next cycle logs in again
+    server, _ = serve(rep, port)
+    try:
+        assert src.refresh(store) is not None
+        status = store.source("zabbix")
+        assert status is not None and status.state is SourceState.OK
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+async def test_a_slow_zabbix_never_blocks_the_event_loop(v60: Any) -> None:
+    rep, src = v60
+    rep.mode = "slow"
+    store = StateStore()
+    task = asyncio.create_task(src.run(store))
+    ticks = 0
+    started = time.monotonic()
+    while time.monotonic() - started < 1.2:
+        await asyncio.sleep(0.01)
+        ticks += 1
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert ticks > 50  # the loop kept running while the cycle waited on Zabbix
+    status = store.source("zabbix")
+    assert status is not None and status.state in (SourceState.STARTING, SourceState.DOWN)

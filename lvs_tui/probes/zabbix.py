@@ -207,6 +207,19 @@ class IcmpItem:
 
 
 @dataclass(frozen=True, slots=True)
+class IcmpMeta:
+    """An ICMP item of a probe host as item.get describes it; values come from history."""
+
+    itemid: str
+    probe: str
+    key: str
+    address: str
+    packets: int
+    value_type: int
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class CycleStats:
     calls: int
     seconds: float
@@ -220,6 +233,7 @@ class _Plan:
     metrics: list[MetricItem] = field(default_factory=list)
     last: list[tuple[MetricItem, float, str]] = field(default_factory=list)  # lastclock/value
     hostids: dict[str, list[str]] = field(default_factory=dict)  # zabbix hostid → fleet hosts
+    icmp: list[IcmpMeta] = field(default_factory=list)
     probes: dict[str, dict[str, dict[str, IcmpItem]]] = field(default_factory=dict)
     probe_proxy: dict[str, str] = field(default_factory=dict)  # probe host → proxyid
     unsupported: list[str] = field(default_factory=list)
@@ -300,6 +314,8 @@ class ZabbixSource:
         self._trigger_hosts: dict[str, tuple[str, ...]] = {}  # triggerid → zabbix hostids
         self._ping_clock: dict[tuple[str, str], float] = {}
         self._refs: dict[tuple[str, Metric], MetricItem] = {}
+        self._icmp_last: dict[str, tuple[float, float]] = {}  # itemid → newest clock, value
+        self._with_last = True  # item.get's lastclock/lastvalue: costly, first cycle only
         self._vantages = tuple(v for v in cfg.vantages if v.kind is VantageKind.ZABBIX_PROXY)
         self._fleet_of: dict[str, list[str]] = {}
         for h in cfg.fleet.hosts:
@@ -356,8 +372,10 @@ class ZabbixSource:
 
     def _read(self) -> _Plan:
         plan = self._plan(self._call("item.get", self._item_query()))
+        self._with_last = False
         self._refs = {(m.host, m.metric): m for m in plan.metrics}
         plan.rows = self._read_history(plan)
+        plan.probes = self._icmp_items(plan)
         plan.problems = self._read_problems(plan)
         if self._vantages:
             plan.proxies = self._call("proxy.get", self._proxy_query())
@@ -375,8 +393,11 @@ class ZabbixSource:
                 for k in ICMP_KEYS:
                     keys |= {f"{k}[{addr}]", f'{k}["{addr}"]'}
         proxy_field = "proxyid" if self._at_least(V7_0) else "proxy_hostid"
-        return {"output": ["itemid", "hostid", "key_", "value_type", "units", "lastclock",
-                           "lastvalue", "state", "error"],
+        # lastclock/lastvalue make Zabbix look up each item's history (0.4 s at 2500
+        # items): asked once, so that values older than the history window still count.
+        last = ["lastclock", "lastvalue"] if self._with_last else []
+        return {"output": ["itemid", "hostid", "key_", "value_type", "units", "state",
+                           "error", *last],
                 "selectHosts": ["hostid", "host", proxy_field],
                 "filter": {"host": sorted(hosts | probes), "key_": sorted(keys)},
                 "monitored": True}
@@ -440,19 +461,31 @@ class ZabbixSource:
         if len(params) > 1 and params[1].isdigit():
             packets = max(1, int(params[1]))
         unsupported = str(it.get("state")) == "1"
-        clock = float(it.get("lastclock") or 0)
-        value = None if unsupported or clock <= 0 else float(it["lastvalue"])
         error = f"{name} unsupported: {str(it.get('error', ''))[:80]}" if unsupported else None
-        plan.probes.setdefault(probe, {}).setdefault(addr, {})[name] = IcmpItem(
-            name, addr, packets, clock, value, error)
+        plan.icmp.append(IcmpMeta(it["itemid"], probe, name, addr, packets,
+                                  int(it["value_type"]), error))
+        if int(it.get("lastclock") or 0) > 0:
+            self._icmp_last[it["itemid"]] = (float(it["lastclock"]), float(it["lastvalue"]))
         proxyid = str(host.get("proxyid") or host.get("proxy_hostid") or "0")
         plan.probe_proxy[probe] = proxyid
 
+    def _icmp_items(self, plan: _Plan) -> dict[str, dict[str, dict[str, IcmpItem]]]:
+        out: dict[str, dict[str, dict[str, IcmpItem]]] = {}
+        for m in plan.icmp:
+            clock, value = self._icmp_last.get(m.itemid, (0.0, None))
+            out.setdefault(m.probe, {}).setdefault(m.address, {})[m.key] = IcmpItem(
+                m.key, m.address, m.packets, clock, None if m.error else value, m.error)
+        return out
+
     def _read_history(self, plan: _Plan) -> list[tuple[MetricItem, float, str]]:
-        """One history.get per value type, only newer values, newest first when truncated."""
-        by_type: dict[int, dict[str, MetricItem]] = {}
-        for m in plan.metrics:
-            by_type.setdefault(m.value_type, {})[m.itemid] = m
+        """One history.get per value type, only newer values, newest first when truncated.
+
+        Metric rows are returned for the store; ICMP rows only update each item's newest.
+        """
+        by_type: dict[int, dict[str, MetricItem | IcmpMeta]] = {}
+        for m in (*plan.metrics, *plan.icmp):
+            if m.value_type in NUMERIC_TYPES:
+                by_type.setdefault(m.value_type, {})[m.itemid] = m
         now = time.time()
         out: list[tuple[MetricItem, float, str]] = []
         for vt, refs in sorted(by_type.items()):
@@ -468,9 +501,17 @@ class ZabbixSource:
             if rows:
                 self._newest[vt] = max(self._newest.get(vt, 0.0),
                                        max(float(r["clock"]) for r in rows))
-            out += [(refs[r["itemid"]], float(r["clock"]), r["value"])
-                    for r in rows if r["itemid"] in refs]
+            for r in rows:
+                ref = refs.get(r["itemid"])
+                if isinstance(ref, MetricItem):
+                    out.append((ref, float(r["clock"]), r["value"]))
+                elif ref is not None:
+                    self._icmp_seen(ref.itemid, float(r["clock"]), float(r["value"]))
         return out
+
+    def _icmp_seen(self, itemid: str, clock: float, value: float) -> None:
+        if clock > self._icmp_last.get(itemid, (0.0, 0.0))[0]:
+            self._icmp_last[itemid] = (clock, value)
 
     def _read_problems(self, plan: _Plan) -> list[dict[str, Any]]:
         if not plan.hostids:
@@ -589,6 +630,14 @@ class ZabbixSource:
         return self.version is not None and self.version >= version
 
     def _login(self) -> None:
+        """Version check, then token or user.login; on failure no half-made session stays."""
+        try:
+            self._login_once()
+        except BaseException:
+            self.api = None
+            raise
+
+    def _login_once(self) -> None:
         creds = read_credentials(self.cfg)
         api = ZabbixAPI(self.cfg.zabbix.url, session=self.session, detect_version=False)
         self.api = api
