@@ -14,7 +14,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "lvs_tui"
 PURE = ("fleet", "config", "state", "situation", "signals", "diagnosis", "runbook", "texts")
-FORBIDDEN = ("textual", "httpx", "pyzabbix", "icmplib", "socket", "subprocess", "asyncio",
+FORBIDDEN = ("textual", "httpx", "pyzabbix", "icmplib", "socket", "subprocess",
              "lvs_tui.probes", "lvs_tui.screens", "lvs_tui.widgets", "lvs_tui.app")
 
 
