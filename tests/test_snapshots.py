@@ -153,3 +153,23 @@ name = "5666"
     assert "lab-dead: failed: exit 255" in r.stdout and "lab-target: saved" in r.stdout
     r = subprocess.run([*base, "nope"], capture_output=True, text=True, env=env, timeout=60)
     assert r.returncode == 2 and r.stderr.strip() == f"{cfg}: 'nope' is not a host of the fleet"
+
+
+def test_every_durations_and_bad_arguments(tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    from lvs_tui.cli import main
+    from lvs_tui.commands.snapshot import parse_every
+
+    assert parse_every("30m") == 1800 and parse_every("1d") == 86400
+    with pytest.raises(ValueError, match="--every: 'often' is not a duration"):
+        parse_every("often")
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[[idcs]]\nid = "a"\nname = "A"\n[[hosts]]\nname = "h"\nidc = "a"\n'
+                   'mode = "single"\ninternal = "10.231.9.1"\nexternal = "10.231.9.2"\n'
+                   '[[contacts]]\nid = "d"\nrole = "duty_room"\nname = "5666"\n')
+    assert main(["snapshot", "--config", str(cfg), "--every", "0m"]) == 2
+    assert "--every: '0m'" in capsys.readouterr().err
+    assert main(["snapshot", "--config", str(cfg), "--ssh-config", str(tmp_path / "no")]) == 2
+    assert "--ssh-config:" in capsys.readouterr().err
+    assert main(["snapshot", "--config", str(tmp_path / "missing.toml")]) == 2
+    assert "no such file" in capsys.readouterr().err
