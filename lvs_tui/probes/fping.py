@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import re
 import time
+from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -127,27 +128,26 @@ class FpingSource:
                 await proc.stdin.drain()
             proc.stdin.close()
             other = await self._read(proc.stderr, store)
-            rc = await proc.wait()
         finally:
             if proc.returncode is None:
                 with contextlib.suppress(ProcessLookupError):
                     proc.kill()
-                await proc.wait()
+            rc = await proc.wait()
         if other == "silent":
-            return f"{self.detail}: no output for {self.silence_limit:.0f}s"
+            return f"{self.detail}: no output for {self.silence_limit:g}s"
         meaning = EXIT_MEANING.get(rc, f"exited with code {rc}")
         return f"{meaning}: {other}" if other else meaning
 
     async def _read(self, stderr: asyncio.StreamReader, store: StateStore) -> str:
-        """Samples from summary lines; returns the last other line (the error) or 'silent'."""
-        other = ""
+        """Samples from summary lines; returns the other lines (the error) or 'silent'."""
+        other: deque[str] = deque(maxlen=2)  # fping: error + usage hint; ssh: the last word
         while True:
             try:
                 raw = await asyncio.wait_for(stderr.readline(), self.silence_limit)
             except TimeoutError:
                 return "silent"
             if not raw:
-                return other
+                return " | ".join(other)[:200]
             line = raw.decode(errors="replace").rstrip()
             summary = parse_summary_line(line)
             if summary is not None:
@@ -156,7 +156,7 @@ class FpingSource:
                 store.set_source(SourceStatus(self.name, SourceState.OK, now, self.detail,
                                               last_ok=now))
             elif line and not _HEADER.match(line):
-                other = line[:200]
+                other.append(line[:200])
 
     def _unknown(self, store: StateStore, now: float, why: str) -> None:
         for address in self.targets:
