@@ -242,3 +242,14 @@ def test_office_hours_holidays_and_extra_workdays() -> None:
     assert not oh.is_office(datetime(2026, 11, 28, 10, 0))  # Saturday
     assert not oh.is_office(datetime(2026, 10, 1, 10, 0))  # holiday (Thursday)
     assert oh.is_office(datetime(2026, 9, 27, 10, 0))  # 调休 Sunday
+
+
+def test_validate_checks_the_teams_runbook_too(tmp_path: Path, capsys) -> None:
+    (tmp_path / "rb.toml").write_text('[runbook]\nextends = "default"\n[[steps]]\nid = "x"\n'
+                                      'title = "t"\nrole = "boss"\n', encoding="utf-8")
+    p = tmp_path / "config.toml"
+    p.write_text(MINIMAL + '[runbook]\npath = "rb.toml"\n', encoding="utf-8")
+    assert main(["validate", "--config", str(p)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert f"{tmp_path / 'rb.toml'}: steps[0].role: 'boss' is not one of duty_room, im_duty, " \
+           "network_duty, escalation, inform, admin, notify_group, cost_center" in err
