@@ -7,7 +7,7 @@ with their duration and cause.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, tzinfo
 
 from lvs_tui.incidents import Event, EventKind, Incident
@@ -35,18 +35,24 @@ CONFIRMATION_ZH: dict[str, str] = {
     "online_requested": "已提上线提案",
     "replaced": "已完成替换",
     "network_restored": "网络配置已恢复",
-    "notified": "已通知业务管理员",
+    "notified": "已在通报群通报",
     "network_handoff": "已交网络组排查",
     "recovered": "确认已恢复",
 }
 
-# Who a confirmation means was contacted.
+# Who a confirmation means was contacted (names of the shipped runbook).
 CONFIRMATION_CONTACT: dict[str, str] = {
     "reboot_requested": "5666 值班室",
-    "repair_requested": "IM 组值班",
-    "borrow_requested": "成本中心",
-    "notified": "业务管理员",
     "network_handoff": "网络组值班",
+    "escalated": "IM 值班/负责人",
+    "co_investigation": "IM 组",
+    "repair_requested": "IM 组",
+    "notified": "运维故障通报组",
+    "updated": "运维故障通报组",
+    "recovery_notified": "运维故障通报组",
+    "admins_emailed": "业务管理员（邮件）",
+    "admins_phoned": "5666 值班室（电话通知管理员）",
+    "borrow_requested": "成本中心",
 }
 
 TEXT_ZH: dict[str, tuple[str, str]] = {  # kind -> (what, default recipient)
@@ -67,8 +73,13 @@ IncidentTimeline = tuple[Incident, tuple[Event, ...]]
 
 
 def handover_report(entries: Sequence[IncidentTimeline], now: float, tz: tzinfo,
-                    since: float | None = None) -> str:
-    """The report text; `entries` are incidents with their timelines, in any order."""
+                    since: float | None = None, labels: Mapping[str, str] | None = None
+                    ) -> str:
+    """The report text; `entries` are incidents with their timelines, in any order.
+
+    `labels`: confirmation name -> words, from the runbook file (built-in ones otherwise).
+    """
+    words = {**CONFIRMATION_ZH, **(labels or {})}
     opened = sorted((e for e in entries if e[0].is_open), key=lambda e: e[0].started)
     closed = sorted((e for e in entries if not e[0].is_open), key=lambda e: e[0].started)
     head = f"【LVS 值班交接】截至 {_stamp(now, now, tz, full=True)}"
@@ -76,19 +87,19 @@ def handover_report(entries: Sequence[IncidentTimeline], now: float, tz: tzinfo,
         head += f"，自 {_stamp(since, now, tz, full=True)} 起"
     lines = [head, "", f"一、未结束事件 {len(opened)} 起"]
     for n, (inc, events) in enumerate(opened, 1):
-        lines += _open_lines(n, inc, events, now, tz)
+        lines += _open_lines(n, inc, events, now, tz, words)
     if not opened:
         lines.append("（无）")
     lines += ["", f"二、已结束事件 {len(closed)} 起"]
     for n, (inc, events) in enumerate(closed, 1):
-        lines += _closed_lines(n, inc, events, now, tz)
+        lines += _closed_lines(n, inc, events, now, tz, words)
     if not closed:
         lines.append("（无）")
     return "\n".join(lines) + "\n"
 
 
 def _open_lines(n: int, inc: Incident, events: tuple[Event, ...], now: float,
-                tz: tzinfo) -> list[str]:
+                tz: tzinfo, words: Mapping[str, str]) -> list[str]:
     lines = [f"{n}. {inc.host} · {_situation(inc.situation)}（{_severity(inc.severity)}）· "
              f"开始于 {_stamp(inc.started, now, tz)}，已持续 {duration_zh(inc.duration(now))}"]
     evidence = _current_evidence(events)
@@ -96,19 +107,19 @@ def _open_lines(n: int, inc: Incident, events: tuple[Event, ...], now: float,
         lines.append(f"   当前情况：{evidence}")
     confirmations = [e for e in events if e.kind is EventKind.CONFIRMED]
     if confirmations:
-        lines.append(f"   最近确认：{_confirmation(confirmations[-1], now, tz)}")
+        lines.append(f"   最近确认：{_confirmation(confirmations[-1], now, tz, words)}")
     else:
         lines.append("   最近确认：（尚无操作确认）")
-    return lines + _contact_lines(events, now, tz) + _action_lines(events, now, tz)
+    return lines + _contact_lines(events, now, tz, words) + _action_lines(events, now, tz)
 
 
 def _closed_lines(n: int, inc: Incident, events: tuple[Event, ...], now: float,
-                  tz: tzinfo) -> list[str]:
+                  tz: tzinfo, words: Mapping[str, str]) -> list[str]:
     assert inc.closed is not None
     lines = [f"{n}. {inc.host} · {_stamp(inc.started, now, tz)}–{_stamp(inc.closed, now, tz)}，"
              f"持续 {duration_zh(inc.duration(now))}",
              f"   原因：{cause(inc, events)}"]
-    return lines + _contact_lines(events, now, tz)
+    return lines + _contact_lines(events, now, tz, words)
 
 
 def cause(inc: Incident, events: tuple[Event, ...]) -> str:
@@ -131,15 +142,16 @@ def _current_evidence(events: tuple[Event, ...]) -> str:
     return ""
 
 
-def _contact_lines(events: tuple[Event, ...], now: float, tz: tzinfo) -> list[str]:
-    contacts = [c for c in (_contact(e, now, tz) for e in events) if c]
+def _contact_lines(events: tuple[Event, ...], now: float, tz: tzinfo,
+                   words: Mapping[str, str]) -> list[str]:
+    contacts = [c for c in (_contact(e, now, tz, words) for e in events) if c]
     return [f"   已联系：{'；'.join(contacts)}"] if contacts else ["   已联系：（无记录）"]
 
 
-def _contact(e: Event, now: float, tz: tzinfo) -> str:
+def _contact(e: Event, now: float, tz: tzinfo, words: Mapping[str, str]) -> str:
     at = _stamp(e.t, now, tz)
     if e.kind is EventKind.CONFIRMED and e.name in CONFIRMATION_CONTACT:
-        return f"{at} {CONFIRMATION_CONTACT[e.name]}（{CONFIRMATION_ZH[e.name]}）"
+        return f"{at} {CONFIRMATION_CONTACT[e.name]}（{words.get(e.name, e.name)}）"
     if e.kind is EventKind.TEXT:
         what, whom = TEXT_ZH.get(e.name, (e.name, ""))
         data = e.data or {}
@@ -158,8 +170,8 @@ def _action_lines(events: tuple[Event, ...], now: float, tz: tzinfo) -> list[str
     return [f"   已执行：{'；'.join(done)}"] if done else []
 
 
-def _confirmation(e: Event, now: float, tz: tzinfo) -> str:
-    text = f"{_stamp(e.t, now, tz)} {CONFIRMATION_ZH.get(e.name, e.name)}（{e.name}）"
+def _confirmation(e: Event, now: float, tz: tzinfo, words: Mapping[str, str]) -> str:
+    text = f"{_stamp(e.t, now, tz)} {words.get(e.name, e.name)}（{e.name}）"
     return text + (f"：{e.detail}" if e.detail else "")
 
 

@@ -119,3 +119,14 @@ def test_cli_bad_since_and_bad_config_exit_2(tmp_path: Path,
     bad.write_text("[duty]\ntimezone = 'Mars/Base'\n")
     assert main(["handover", "--db", db, "--config", str(bad)]) == 2
     assert "duty.timezone: 'Mars/Base' is not a known time zone" in capsys.readouterr().err
+
+
+def test_runbook_labels_name_the_confirmations(tmp_path: Path) -> None:
+    with IncidentLog(tmp_path / "i.db") as log:
+        fill(log)
+        log.confirm("lvs-cernet-01", "admins_phoned", at("21:50"))
+        entries = [(i, log.timeline(i.id)) for i in log.incidents()]
+    text = handover_report(entries, at("22:10"), TZ,
+                           labels={"admins_phoned": "请 5666 电话通知各位管理员"})
+    assert "最近确认：21:50 请 5666 电话通知各位管理员（admins_phoned）" in text
+    assert "21:50 5666 值班室（电话通知管理员）（请 5666 电话通知各位管理员）" in text

@@ -8,10 +8,11 @@ from datetime import datetime, timedelta
 from lvs_tui.commands.incidents import (
     add_log_options,
     add_since_option,
-    duty_settings,
     open_log,
+    optional_config,
     since_arg,
 )
+from lvs_tui.config import Config, Duty
 from lvs_tui.handover import handover_report
 
 DEFAULT_SHIFT = timedelta(hours=24)
@@ -28,9 +29,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    duty = duty_settings(args)
-    if duty is None:
+    ok, cfg = optional_config(args)
+    if not ok:
         return 2
+    duty = cfg.duty if cfg is not None else Duty()
     now = datetime.now().timestamp()
     ok, since = since_arg(args, now, duty.tz, DEFAULT_SHIFT)
     if not ok:
@@ -40,5 +42,15 @@ def run(args: argparse.Namespace) -> int:
         return 2
     with log:
         entries = [(i, log.timeline(i.id)) for i in log.incidents(since=since)]
-    print(handover_report(entries, now, duty.tz, since), end="")
+    print(handover_report(entries, now, duty.tz, since, _labels(cfg)), end="")
     return 0
+
+
+def _labels(cfg: Config | None) -> dict[str, str]:
+    """The runbook's words for its confirmations; the built-in ones if it cannot be read."""
+    try:
+        from lvs_tui.runbook import load_runbook
+
+        return dict(load_runbook(cfg.runbook if cfg is not None else None).confirmations)
+    except Exception:  # a broken runbook must not keep the report from being printed
+        return {}

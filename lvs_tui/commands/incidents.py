@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 
 from lvs_tui.commands.common import add_config_option, load_config
-from lvs_tui.config import Duty, default_path
+from lvs_tui.config import Config, Duty, default_path
 from lvs_tui.handover import SITUATION_ZH, duration_zh
 from lvs_tui.incidents import IncidentLog, IncidentLogError
 
@@ -54,15 +54,23 @@ def parse_when(text: str, now: float, tz: tzinfo) -> float:
     return local.timestamp()
 
 
-def duty_settings(args: argparse.Namespace) -> Duty | None:
-    """The config's duty section when there is a config; the defaults when there is none.
+def optional_config(args: argparse.Namespace) -> tuple[bool, Config | None]:
+    """(ok, config): no config at all is fine (the log needs none); a broken one is not.
 
-    None (after printing its errors) when a config exists but is invalid.
+    ok is False (after printing its errors) when a config exists but is invalid.
     """
     if args.config is None and not default_path().exists():
-        return Duty()
+        return True, None
     cfg = load_config(args)
-    return cfg.duty if cfg is not None else None
+    return cfg is not None, cfg
+
+
+def duty_settings(args: argparse.Namespace) -> Duty | None:
+    """The config's duty section, the defaults without a config, None if it is invalid."""
+    ok, cfg = optional_config(args)
+    if not ok:
+        return None
+    return cfg.duty if cfg is not None else Duty()
 
 
 def open_log(args: argparse.Namespace) -> IncidentLog | None:
