@@ -183,9 +183,12 @@ def _both_dark(sig: HostSignals, duty: Duty, inner: SideView, outer: SideView,
                          down_addresses=(host.internal, host.external))
     evidence += _corroboration(sig, outage, duty)
     severity = Severity.CRITICAL if host.mode is Mode.SINGLE else Severity.MAJOR
+    signs = {"monitoring_stopped"} if sig.monitoring_stopped else set()
+    if sig.login is not None and sig.login.state is LoginState.FAILED:
+        signs.add("login_failed")
     return Situation(**base, id=SituationId.HOST_DOWN, severity=severity,
                      evidence=tuple(evidence), since=outage,
-                     down_addresses=(host.internal, host.external))
+                     down_addresses=(host.internal, host.external), signs=frozenset(signs))
 
 
 def _life_after(sig: HostSignals, outage: float | None, duty: Duty) -> list[str]:

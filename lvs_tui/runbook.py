@@ -39,7 +39,7 @@ TEXT_KEYS: dict[str, frozenset[str]] = {
     "reboot": frozenset(_COMMON),
     "network": frozenset((*_COMMON, "source", "targets", "vantages", "traceroute")),
     "borrow": frozenset((*_COMMON, "borrow_duration", "reason", "stock")),
-    **{f"what.{k}": frozenset(("since", "down")) for k in (
+    **{f"what.{k}": frozenset(("since", "down", "signs")) for k in (
         "host_down", "reboot_failed", "path_broken", "one_side_down", "vip_unreachable",
         "degraded", "other", "recovered")},
     **{f"phrase.{k}": frozenset(v) for k, v in {
@@ -50,7 +50,8 @@ TEXT_KEYS: dict[str, frozenset[str]] = {
         "lingering_none": (), "list_sep": (), "items_sep": (), "no_traceroute": (),
         "no_vantages": (), "unknown_value": (), "source_default": (),
         "duration_hm": ("h", "m"), "duration_m": ("m",), "done_item": ("label", "time"),
-        "nics": ("count", "speed")}.items()},
+        "nics": ("count", "speed"), "sign_dark": (), "sign_login": (),
+        "sign_monitoring": ()}.items()},
 }
 _CONFIRM = re.compile(r"^[a-z][a-z0-9_]*$")
 

@@ -85,6 +85,8 @@ class Situation:
     down_addresses: tuple[str, ...] = ()  # the addresses that are down/unreachable
     impact: Impact = Impact()
     on_alert_page: bool = False  # the 5666 page names one of its addresses
+    # host_down corroboration actually observed: "monitoring_stopped", "login_failed"
+    signs: frozenset[str] = frozenset()
 
     @property
     def is_problem(self) -> bool:

@@ -179,7 +179,19 @@ def _what(ctx: TextContext) -> str:
         key = f"what.{sid.value}"
     if key not in ctx.runbook.texts:
         key = "what.other"
-    return _p(ctx, key, since=when(ctx, ctx.since), down=_down(ctx))
+    return _p(ctx, key, since=when(ctx, ctx.since), down=_down(ctx), signs=_signs(ctx))
+
+
+def _signs(ctx: TextContext) -> str:
+    """The signs of a dead host actually observed: a notice never claims a login failed
+    when nobody tried one."""
+    seen = ctx.situation.signs
+    signs = [_p(ctx, "phrase.sign_dark")]
+    if "login_failed" in seen:
+        signs.append(_p(ctx, "phrase.sign_login"))
+    if "monitoring_stopped" in seen:
+        signs.append(_p(ctx, "phrase.sign_monitoring"))
+    return _p(ctx, "phrase.list_sep").join(signs)
 
 
 def _risk(ctx: TextContext) -> str:

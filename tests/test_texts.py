@@ -208,3 +208,19 @@ def test_times_carry_the_configured_zone(tmp_path: Path) -> None:
     cfg = load(p)
     out = render(TextKind.REBOOT, context(cfg, DOWN, CERNET, (), T0 + 60, runbook=RB))
     assert "自 2026-11-25 14:10 UTC+00:00 起" in out
+
+
+@pytest.mark.parametrize(("signs", "said", "unsaid"), [
+    (frozenset(), "宕机（内外网均不通）", ("无法登录", "监控数据中断")),
+    (frozenset({"monitoring_stopped"}), "宕机（内外网均不通、监控数据中断）", ("无法登录",)),
+    (frozenset({"monitoring_stopped", "login_failed"}),
+     "宕机（内外网均不通、无法登录、监控数据中断）", ()),
+])
+def test_notice_states_only_the_signs_observed(signs: frozenset, said: str,
+                                               unsaid: tuple[str, ...]) -> None:
+    """A notice never claims a login failed when nobody tried one."""
+    text = render(TextKind.INITIAL, context(CFG, replace(DOWN, signs=signs), CERNET, (),
+                                            T0 + 120, runbook=RB))
+    assert said in text
+    for phrase in unsaid:
+        assert phrase not in text
