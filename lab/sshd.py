@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -202,6 +203,10 @@ def main() -> int:
     if not ok:
         print(reason, file=sys.stderr)
         return 2
+    def interrupt(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)  # `kill` tears the lab down like Ctrl-C
     with SshLab(tag=_free_tag()) as lab:
         print(f"client namespace: {lab.client_ns}\nssh config: {lab.ssh_config}\n"
               f"jump host: {JUMP}  target: {TARGET}  times out: {DEAD}\n"
