@@ -243,6 +243,8 @@ s ipvsadm -Ln; t ipvsadm -Ln 2>&1
 s keepalived
 if command -v systemctl >/dev/null 2>&1; then t systemctl is-active keepalived 2>&1; fi
 pgrep -a keepalived 2>&1 || echo "no keepalived process"
+{ t journalctl -u keepalived --no-pager -n 300 2>/dev/null || t tail -n 3000 /var/log/messages
+} 2>/dev/null | grep -E "Entering (MASTER|BACKUP|FAULT) STATE" | tail -n 3
 """
 
 
@@ -255,6 +257,7 @@ class Diagnostics:
     links_down: tuple[str, ...]  # interfaces whose state is DOWN
     gateway: str  # "" when there is no default route
     gateway_ok: bool | None  # None: not pinged
+    vrrp_state: str = ""  # MASTER | BACKUP | FAULT: keepalived's last transition, if logged
 
     @property
     def summary(self) -> str:
@@ -265,6 +268,8 @@ class Diagnostics:
             parts.append(f"网关 {self.gateway} " + ("可达" if self.gateway_ok else "不通"))
         else:
             parts.append("无默认路由")
+        if self.vrrp_state:
+            parts.append(f"keepalived {self.vrrp_state}")
         return "；".join(parts)
 
     @property
@@ -290,7 +295,8 @@ def parse_diagnostics(result: CommandResult) -> Diagnostics:
             gateway = key.removeprefix("ping gateway ").strip()
             m = re.search(r"(\d+) (?:packets )?received", body)
             gateway_ok = bool(m and int(m.group(1)) > 0)
-    return Diagnostics(result, sections, down, gateway, gateway_ok)
+    states = re.findall(r"Entering (MASTER|BACKUP|FAULT) STATE", sections.get("keepalived", ""))
+    return Diagnostics(result, sections, down, gateway, gateway_ok, states[-1] if states else "")
 
 
 async def diagnostics(opts: SshOptions, host: Host, timeout: float = 30.0) -> Diagnostics:

@@ -84,6 +84,18 @@ def test_remote_traceroute_text_is_our_constant_plus_an_ip() -> None:
     assert text.endswith("tracepath -n -m 20 2001:db8::1; fi")
 
 
+def test_parse_diagnostics_picks_the_facts() -> None:
+    from lvs_tui.actions import CommandResult, parse_diagnostics
+
+    out = ("### ip -br link\nlo UNKNOWN\nbond0 UP\neth2@bond1 DOWN\n"
+           "### ping gateway 10.0.0.1\n3 packets transmitted, 0 received, 100% packet loss\n"
+           "### keepalived\nactive\nKeepalived_vrrp: (VI_1) Entering BACKUP STATE\n"
+           "Keepalived_vrrp: (VI_1) Entering MASTER STATE\n")
+    d = parse_diagnostics(CommandResult(("ssh",), 0.0, 1.0, Outcome.OK, 0, out))
+    assert d.links_down == ("eth2",) and d.gateway_ok is False and d.vrrp_state == "MASTER"
+    assert d.summary == "网口 down：eth2；网关 10.0.0.1 不通；keepalived MASTER"
+
+
 async def test_missing_program_and_timeout_kill_the_group() -> None:
     r = await run_command(["/nonexistent/ssh"], 1)
     assert r.outcome is Outcome.NOT_FOUND and "not installed" in r.status
