@@ -164,6 +164,16 @@ class Seeder:
             time.sleep(1)
         return self._sender(lines[1:], port) if len(lines) > 1 else 0
 
+    def wait_forwarded(self, host: str, count: int, wait: float = 60.0) -> None:
+        """Until the proxy has passed its values on: the server shows them as last values."""
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            items = self.api.item.get(filter={"host": [host]}, output=["lastclock"])
+            if sum(int(i["lastclock"]) > 0 for i in items) >= count:
+                return
+            time.sleep(0.5)
+        sys.exit(f"the proxy did not forward {host}'s values within {wait:g} s")
+
     def _sender(self, lines: list[str], port: int) -> int:
         path = self.state / f"sender-{port}.txt"
         path.write_text("".join(lines), encoding="utf-8")
@@ -241,6 +251,7 @@ def seed_lab(s: Seeder, n_hosts: int, hours: float) -> dict[str, object]:
                                    "timeout"))
     if s.send(probe_lines, s.proxy_port, wait=90) > 1:  # the text value may be refused
         sys.exit("zabbix_sender: the proxy did not take the probe values")
+    s.wait_forwarded("probe-telecom", len(addresses) * 3)
     return {"group": GROUP, "hosts": names, "stopped": stopped, "handmade": "lvs-lab-02",
             "addresses": fleet_addresses(n_hosts), "problem_host": "lvs-lab-01",
             "probes": {"probe-telecom": "proxy-telecom", "probe-unicom": "proxy-unicom"},

@@ -250,7 +250,8 @@ def test_charts_use_history_then_trends(lab: Lab, fed: Any) -> None:
     assert clocks == sorted(clocks) and all(c % 3600 == 0 for c in clocks)
 
 
-def test_password_login_relogin_and_logout(lab: Lab) -> None:
+def test_password_login_relogin_and_logout(lab: Lab, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)  # pyzabbix logs whole request bodies at DEBUG
     cfg = lab.config(f'user = "{lab.seed["api_user"]}"\npassword_file = "{lab.password_file}"')
     src, store = ZabbixSource(cfg), StateStore()
     cycle(src, store)
@@ -273,6 +274,10 @@ def test_password_login_relogin_and_logout(lab: Lab) -> None:
     probe.auth, probe.use_api_token, probe.version = second, False, src.version
     with pytest.raises(ZabbixAPIException, match=r"Session terminated|Not authori"):
         probe.item.get(limit=1)
+    password = lab.password_file.read_text().strip()
+    assert "user.login" in caplog.text
+    for text in (caplog.text, repr(src), repr(store.sources())):
+        assert password not in text and first_session not in text and second not in text
 
 
 def test_survives_the_web_server_going_away_and_recovers(lab: Lab, fed: Any) -> None:

@@ -386,3 +386,31 @@ async def test_a_slow_zabbix_never_blocks_the_event_loop(v60: Any) -> None:
     assert ticks > 50  # the loop kept running while the cycle waited on Zabbix
     status = store.source("zabbix")
     assert status is not None and status.state in (SourceState.STARTING, SourceState.DOWN)
+
+
+def test_hosts_unknown_to_zabbix_and_unusable_items_degrade(token_file: Path) -> None:
+    rec = recording("6.0")
+    for it in rec["item.get"]:
+        if it["key_"] == 'net.if.in["bond1"]':
+            it["units"] = "%"  # not a rate: must not be shown as traffic
+    rep = Replay(rec)
+    server, url = serve(rep)
+    text = config_text(url, f'token_file = "{token_file}"').replace("[[vantages]]", """
+[[hosts]]
+name = "lvs-ghost"
+idc = "lab"
+mode = "single"
+internal = "127.0.10.9"
+external = "127.0.20.9"
+[[vantages]]""", 1)
+    try:
+        src, store = ZabbixSource(parse(text)), StateStore()
+        assert src.refresh(store) is not None
+    finally:
+        server.shutdown()
+        server.server_close()
+    status = store.source("zabbix")
+    assert status is not None and status.state is SourceState.DEGRADED
+    assert status.detail.startswith("not in Zabbix: lvs-ghost; unusable items: lvs-lab-01")
+    assert store.latest_metric("lvs-lab-01", Metric.BOND1_IN) is None
+    assert store.latest_metric("lvs-lab-01", Metric.BOND0_IN) is not None

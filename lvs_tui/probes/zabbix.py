@@ -248,8 +248,12 @@ class _Redactor(logging.Filter):
     def __init__(self) -> None:
         super().__init__()
         self.secrets: set[str] = set()
+        self.logging_in = False  # user.login's answer is the session id, not known yet
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if self.logging_in and str(record.msg).startswith("Response Body"):
+            record.msg, record.args = "Response Body: *** (login)", ()
+            return True
         live = [s for s in self.secrets if s]
         if live:
             msg = record.getMessage()
@@ -542,16 +546,14 @@ class ZabbixSource:
             self._write_vantage(store, v, plan, now)
         seen = {n for names in plan.hostids.values() for n in names}
         missing = sorted(h.name for h in self.cfg.fleet.hosts if h.name not in seen)
-        detail = (f"{len(plan.hostids)} hosts, {len(plan.metrics)} items, {stats.calls} calls,"
-                  f" {stats.seconds:.2f} s")
-        state = SourceState.OK
-        if missing:
-            state = SourceState.DEGRADED
-            detail = f"not in Zabbix: {', '.join(missing[:5])}" + (
-                f" +{len(missing) - 5}" if len(missing) > 5 else "") + f"; {detail}"
-        elif stats.seconds > self.cfg.zabbix.timeout / 2:
-            state = SourceState.DEGRADED
-            detail = f"slow cycle; {detail}"
+        summary = (f"{len(plan.hostids)} hosts, {len(plan.metrics)} items, {stats.calls} calls,"
+                   f" {stats.seconds:.2f} s")
+        problems = [f"not in Zabbix: {_few(missing)}" if missing else "",
+                    f"unusable items: {_few(plan.unsupported)}" if plan.unsupported else "",
+                    "slow cycle" if stats.seconds > self.cfg.zabbix.timeout / 2 else ""]
+        said = [p for p in problems if p]
+        state = SourceState.DEGRADED if said else SourceState.OK
+        detail = "; ".join([*said, summary])
         self.last_ok = now
         store.set_source(SourceStatus(self.name, state, now, detail, last_ok=now))
 
@@ -650,8 +652,12 @@ class ZabbixSource:
         else:
             field_ = "username" if self.version >= Version("5.4") else "user"
             api.auth = ""
-            api.auth = self._call("user.login", {field_: creds.user,
-                                                 "password": creds.secret})
+            _REDACTOR.logging_in = True
+            try:
+                api.auth = self._call("user.login", {field_: creds.user,
+                                                     "password": creds.secret})
+            finally:
+                _REDACTOR.logging_in = False
             _REDACTOR.secrets.add(api.auth)
         self._auth = creds.kind
 
@@ -756,6 +762,11 @@ def icmp_sample(items: dict[str, IcmpItem], now: float) -> PingSample | None:
     if rtt is not None and not math.isfinite(rtt):
         rtt = None
     return PingSample(ping.clock, sent, received, rtt)
+
+
+def _few(names: list[str], shown: int = 3) -> str:
+    more = f" +{len(names) - shown}" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more
 
 
 def newest_clock(store: StateStore, host: str) -> float | None:
