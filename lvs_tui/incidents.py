@@ -120,6 +120,11 @@ def default_path() -> Path:
     return Path(base) / "lvs-tui" / "incidents.db"
 
 
+def demo_path() -> Path:
+    """The demo's own log, apart from the real one, kept so `handover --demo` can read it."""
+    return default_path().with_name("demo-incidents.db")
+
+
 _SITUATION_KEY = tuple[str, int, tuple[str, ...]]
 _NUMBER = re.compile(r"\d+(?:\.\d+)*")
 

@@ -130,3 +130,18 @@ def test_runbook_labels_name_the_confirmations(tmp_path: Path) -> None:
                            labels={"admins_phoned": "请 5666 电话通知各位管理员"})
     assert "最近确认：21:50 请 5666 电话通知各位管理员（admins_phoned）" in text
     assert "21:50 5666 值班室（电话通知管理员）（请 5666 电话通知各位管理员）" in text
+
+
+def test_demo_flag_reads_the_demo_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    from lvs_tui.incidents import demo_path
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "noconfig"))
+    assert demo_path() == tmp_path / "lvs-tui" / "demo-incidents.db"
+    with IncidentLog(demo_path()) as log:
+        fill(log)
+    assert main(["incidents", "--open"]) == 0
+    assert capsys.readouterr().out == "no incidents open\n"
+    assert main(["handover", "--demo"]) == 0
+    assert "lvs-cernet-01 · 宕机" in capsys.readouterr().out

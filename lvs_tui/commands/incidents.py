@@ -12,7 +12,7 @@ from pathlib import Path
 from lvs_tui.commands.common import add_config_option, load_config
 from lvs_tui.config import Config, Duty, default_path
 from lvs_tui.handover import SITUATION_ZH, duration_zh
-from lvs_tui.incidents import IncidentLog, IncidentLogError
+from lvs_tui.incidents import IncidentLog, IncidentLogError, demo_path
 
 _AGO = re.compile(r"^(\d+(?:\.\d+)?)\s*([mhd])$")
 _UNIT = {"m": 60, "h": 3600, "d": 86400}
@@ -37,6 +37,8 @@ def add_log_options(p: argparse.ArgumentParser) -> None:
     add_config_option(p)
     p.add_argument("--db", metavar="PATH", type=Path, default=None,
                    help="incident log (default: $XDG_STATE_HOME/lvs-tui/incidents.db)")
+    p.add_argument("--demo", action="store_true",
+                   help="the demo's incident log (lvs-tui demo), not the real one")
 
 
 def parse_when(text: str, now: float, tz: tzinfo) -> float:
@@ -74,8 +76,9 @@ def duty_settings(args: argparse.Namespace) -> Duty | None:
 
 
 def open_log(args: argparse.Namespace) -> IncidentLog | None:
+    path = args.db or (demo_path() if getattr(args, "demo", False) else None)
     try:
-        return IncidentLog(args.db)
+        return IncidentLog(path)
     except IncidentLogError as exc:
         print(exc, file=sys.stderr)
         return None
