@@ -97,7 +97,8 @@ class SshOptions:
 
 def ssh_options(cfg: Config, config_file: str = "") -> SshOptions:
     return SshOptions(jump=cfg.duty.jump_host, user=cfg.duty.ssh_user,
-                      config_file=config_file).validated()
+                      config_file=config_file or cfg.duty.ssh_config,
+                      connect_timeout=cfg.duty.ssh_connect_timeout).validated()
 
 
 def vantage_options(base: SshOptions, vantage: Vantage) -> SshOptions:

@@ -98,6 +98,10 @@ class Duty:
     ssh_user: str = "root"
     alert_page: str = ""  # the 5666 ping page
     alert_interval: float = 30.0
+    alert_timeout: float = 10.0
+    ssh_config: str = ""  # passed to ssh as -F
+    ssh_connect_timeout: int = 5
+    diagnostics_timeout: float = 30.0
     probe_page: str = ""  # the multi-IDC probe ("bench") page
     bell: bool = True
     theme: str = "dark"
@@ -146,6 +150,30 @@ class Notice:
     prepared: tuple[str, ...] = ()  # preventive measures already taken, said in every notice
 
 
+class SmtpSecurity(StrEnum):
+    STARTTLS = "starttls"
+    SSL = "ssl"
+    NONE = "none"  # a relay on the local network that speaks plain SMTP
+
+
+@dataclass(frozen=True, slots=True)
+class SendSettings:
+    """[sending]: off by default; secrets only from environment variables or files."""
+
+    enabled: bool = False
+    webhook_url_env: str = ""  # env var holding the robot URL (it carries the robot's key)
+    webhook_url_file: str = ""
+    rate_per_minute: int = 20
+    timeout: float = 10.0
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_security: SmtpSecurity = SmtpSecurity.STARTTLS
+    smtp_user: str = ""
+    smtp_password_env: str = ""
+    smtp_password_file: str = ""
+    mail_from: str = ""
+
+
 @dataclass(frozen=True, slots=True)
 class Config:
     path: str
@@ -156,6 +184,7 @@ class Config:
     notice: Notice
     runbook: Path
     keys: dict[str, str]  # action id -> key, overrides of the default bindings
+    sending: SendSettings = field(default_factory=SendSettings)
 
     def vantage(self, vantage_id: str) -> Vantage:
         return next(v for v in self.vantages if v.id == vantage_id)
@@ -350,6 +379,11 @@ def _duty(r: _Reader) -> Duty:
         ssh_user=_ssh_target(r, "ssh_user") or d.ssh_user,
         alert_page=_url(r, "alert_page"),
         alert_interval=r.num("alert_interval", d.alert_interval, 1),
+        alert_timeout=r.num("alert_timeout", d.alert_timeout, 0.1, 600),
+        ssh_config=_existing_file(r, "ssh_config"),
+        ssh_connect_timeout=r.num("ssh_connect_timeout", d.ssh_connect_timeout, 1, 300,
+                                  integer=True),
+        diagnostics_timeout=r.num("diagnostics_timeout", d.diagnostics_timeout, 1, 3600),
         probe_page=_url(r, "probe_page"),
         bell=r.bool_("bell", d.bell),
         theme=r.str_("theme", d.theme),
@@ -357,6 +391,39 @@ def _duty(r: _Reader) -> Duty:
     )
     r.done()
     return duty
+
+
+def _existing_file(r: _Reader, name: str) -> str:
+    value = r.str_(name)
+    if value and not Path(value).expanduser().is_file():
+        r.error(name, f"{value!r} does not exist")
+        return ""
+    return value
+
+
+def _sending(r: _Reader) -> SendSettings:
+    d = SendSettings()
+    if "webhook_url" in r.table or "smtp_password" in r.table:
+        name = "webhook_url" if "webhook_url" in r.table else "smtp_password"
+        r.used.add(name)
+        r.error(name, f"secrets are never written in the config: use {name}_env or "
+                f"{name}_file")
+    out = SendSettings(
+        enabled=r.bool_("enabled", d.enabled), webhook_url_env=r.str_("webhook_url_env"),
+        webhook_url_file=_existing_file(r, "webhook_url_file"),
+        rate_per_minute=r.num("rate_per_minute", d.rate_per_minute, 1, 600, integer=True),
+        timeout=r.num("timeout", d.timeout, 0.1, 300), smtp_host=r.str_("smtp_host"),
+        smtp_port=r.num("smtp_port", d.smtp_port, 1, 65535, integer=True),
+        smtp_security=r.enum("smtp_security", SmtpSecurity, d.smtp_security)
+        or d.smtp_security,
+        smtp_user=r.str_("smtp_user"), smtp_password_env=r.str_("smtp_password_env"),
+        smtp_password_file=_existing_file(r, "smtp_password_file"),
+        mail_from=r.str_("mail_from"))
+    r.done()
+    if out.enabled and not (out.webhook_url_env or out.webhook_url_file or out.smtp_host):
+        r.error("enabled", "true but neither a webhook (webhook_url_env/_file) nor "
+                "smtp_host is set")
+    return out
 
 
 def _ident(r: _Reader, name: str) -> str:
@@ -597,6 +664,7 @@ def parse(text: str, file: str = "config.toml") -> Config:
     runbook = rr.str_("path")
     rr.done()
     keys = _keys(root.table_("keys"))
+    sending = _sending(root.table_("sending"))
     root.done()
     runbook_path = SHIPPED_RUNBOOK
     if runbook:
@@ -605,7 +673,7 @@ def parse(text: str, file: str = "config.toml") -> Config:
             errors.append(f"{file}: runbook.path: {runbook!r} does not exist")
     if not fleet.hosts and not errors:
         errors.append(f"{file}: hosts: the fleet has no host")
-    cfg = Config(file, duty, fleet, vantages, zabbix, notice, runbook_path, keys)
+    cfg = Config(file, duty, fleet, vantages, zabbix, notice, runbook_path, keys, sending)
     _cross_check(file, errors, cfg)
     if errors:
         raise ConfigError(errors)

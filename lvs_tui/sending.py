@@ -26,35 +26,12 @@ from pathlib import Path
 
 import httpx
 
+from lvs_tui.config import SendSettings, SmtpSecurity
 from lvs_tui.fleet import Fleet, Host
 from lvs_tui.incidents import Event, IncidentLog
 
 _EMAIL = re.compile(r"^[^@\s<>,;\"]+@[A-Za-z0-9.-]+$")
 WECOM_RATE_LIMITED = 45009  # WeCom's errcode for "api freq out of limit"
-
-
-class SmtpSecurity(StrEnum):
-    STARTTLS = "starttls"
-    SSL = "ssl"
-    NONE = "none"  # a relay on the local network that speaks plain SMTP
-
-
-@dataclass(frozen=True, slots=True)
-class SendSettings:
-    """The [sending] section (proposed config keys; defaults: everything off)."""
-
-    enabled: bool = False
-    webhook_url_env: str = ""  # env var holding the robot URL (with its key)
-    webhook_url_file: str = ""  # or a file holding it
-    rate_per_minute: int = 20
-    timeout: float = 10.0
-    smtp_host: str = ""
-    smtp_port: int = 587
-    smtp_security: SmtpSecurity = SmtpSecurity.STARTTLS
-    smtp_user: str = ""
-    smtp_password_env: str = ""
-    smtp_password_file: str = ""
-    mail_from: str = ""
 
 
 class Outcome(StrEnum):

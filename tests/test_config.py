@@ -173,6 +173,16 @@ MALFORMED = [
      "config.toml: duty.bell: 'yes' is not true or false"),
     ("bad zabbix key list", MINIMAL + '[zabbix.keys]\ncpu = 3\n',
      "config.toml: zabbix.keys.cpu: 3 is not a key or a list of candidate keys"),
+    ("sending secret in the text", MINIMAL + '[sending]\nwebhook_url = "https://x/?key=1"\n',
+     "config.toml: sending.webhook_url: secrets are never written in the config: use "
+     "webhook_url_env or webhook_url_file"),
+    ("sending on without a channel", MINIMAL + '[sending]\nenabled = true\n',
+     "config.toml: sending.enabled: true but neither a webhook (webhook_url_env/_file) nor "
+     "smtp_host is set"),
+    ("bad smtp security", MINIMAL + '[sending]\nsmtp_security = "tls"\n',
+     "config.toml: sending.smtp_security: 'tls' is not one of starttls, ssl, none"),
+    ("ssh config missing", MINIMAL + '[duty]\nssh_config = "/nonexistent/ssh_config"\n',
+     "config.toml: duty.ssh_config: '/nonexistent/ssh_config' does not exist"),
     ("bad port", sub('hosts = ["a", "b"]', 'hosts = ["a", "b"]\nport = 70000'),
      "config.toml: vips[0].port: 70000 is out of range (from 1 to 65535)"),
 ]

@@ -120,7 +120,6 @@ def alert_page_sources(cfg: Config) -> list[Source]:
     duty = cfg.duty
     if not duty.alert_page:
         return []
-    # duty.alert_timeout is requested from config.py; until it exists, stay under the interval
-    timeout = getattr(duty, "alert_timeout", min(10.0, duty.alert_interval))
+    timeout = min(duty.alert_timeout, duty.alert_interval)
     settings = AlertPageSettings(duty.alert_page, duty.alert_interval, timeout)
     return [AlertPageSource(settings, cfg.fleet.addresses())]
