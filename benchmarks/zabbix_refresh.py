@@ -72,6 +72,9 @@ def config(names: list[str]) -> Config:
         parts.append(f'[[hosts]]\nname = "{n}"\nidc = "lab"\nmode = "single"\n'
                      f'internal = "127.1.{i // 250}.{i % 250 + 1}"\n'
                      f'external = "127.2.{i // 250}.{i % 250 + 1}"\n')
+    # a proxy vantage: item.get then also lists icmpping*[<addr>] for all 1000 addresses
+    parts.append('[[vantages]]\nid = "zbx-telecom"\nkind = "zabbix_proxy"\nname = "telecom"\n'
+                 'proxy = "proxy-telecom"\nprobe_host = "probe-telecom"\n')
     parts.append(f'[zabbix]\nurl = "{URL}"\ntoken_file = "{STATE / "api.token"}"\n'
                  'timeout = 30.0\n')
     return parse("\n".join(parts), "bench.toml")
