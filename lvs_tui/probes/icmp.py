@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import os
 import shutil
 import socket
@@ -38,7 +39,10 @@ from lvs_tui.state import PingSample, SourceState, SourceStatus, StateStore
 
 SEQ_SPACE = 65536
 PAYLOAD_SIZE = 56  # the size ping and fping send by default
-TICK = 0.005  # send/expiry batching: at most this late, ~200 wake-ups/s at most
+# Sends and expiries are batched: 20 batches per interval, between 5 and 50 ms apart. A loop
+# wake-up costs more than a probe (~50 µs here), so 1 Hz means ~20 wake-ups/s, not 200.
+BATCHES_PER_INTERVAL = 20
+TICK_MIN, TICK_MAX = 0.005, 0.05
 MAX_DRAIN = 4096
 _CSUM_ID_SEQ = struct.Struct("!HHH")
 _ID_SEQ_NONCE = struct.Struct("!HHQ")  # replies read per readable event before yielding to the loop
@@ -49,6 +53,7 @@ _SOL_RAW = 255
 _ICMP_FILTER = 1
 _ICMP6_FILTER = 1
 _SO_RCVBUFFORCE = 33  # Linux; not exported by Python's socket module
+_SO_ATTACH_FILTER = 26
 
 FIXES = ("run as root, or `setcap cap_net_raw+ep` on the python binary, or "
          "`sysctl -w net.ipv4.ping_group_range='0 2147483647'`, or `apt install fping`")
@@ -118,6 +123,7 @@ class _Channel:
         _grow_receive_buffer(sock)
         if privileged:
             _filter_echo_replies(sock, family)
+            _filter_identifier(sock, family, ident)
         self.family, self.privileged, self.ident, self.sock = family, privileged, ident, sock
         # IPv4 raw replies carry the IP header; ping sockets and ICMPv6 raw do not.
         self.offset_known = not (privileged and family == socket.AF_INET)
@@ -159,6 +165,21 @@ def _filter_echo_replies(sock: socket.socket, family: int) -> None:
             sock.setsockopt(socket.IPPROTO_ICMPV6, _ICMP6_FILTER, struct.pack("=8I", *words))
 
 
+def _filter_identifier(sock: socket.socket, family: int, ident: int) -> None:
+    """Classic BPF: only replies carrying our identifier wake us. Every raw ICMP socket gets
+    a copy of every ICMP packet for the host, so without this each other pinger's reply
+    (fping, monitoring agents) would cost us a wake-up and a read."""
+    ld_ident = ([(0xB1, 0, 0, 0), (0x48, 0, 0, 4)]  # x = IPv4 header length; a = [x + 4]
+                if family == socket.AF_INET else [(0x28, 0, 0, 4)])  # ICMPv6: a = [4]
+    prog = [*ld_ident, (0x15, 0, 1, ident), (0x06, 0, 0, 0x40000), (0x06, 0, 0, 0)]
+    code = b"".join(struct.pack("=HBBI", *ins) for ins in prog)
+    buf = ctypes.create_string_buffer(code, len(code))
+    fprog = struct.pack("=HxxxxxxQ" if struct.calcsize("P") == 8 else "=HxxI", len(prog),
+                        ctypes.addressof(buf))
+    with contextlib.suppress(OSError):  # without it we still match: just more reads
+        sock.setsockopt(socket.SOL_SOCKET, _SO_ATTACH_FILTER, fprog)
+
+
 def _family(address: str) -> int:
     return socket.AF_INET6 if ":" in address else socket.AF_INET
 
@@ -183,6 +204,7 @@ class IcmpEngine:
         self.vantage = vantage
         self.interval = interval
         self.timeout = min(timeout, interval * 8)
+        self.tick = min(TICK_MAX, max(TICK_MIN, interval / BATCHES_PER_INTERVAL))
         self.prefer = mode
         self.name = source_name
         self.mode = ""  # set once started: the header shows it
@@ -235,7 +257,7 @@ class IcmpEngine:
                 await asyncio.sleep(0)
             while self.pending:
                 self._expire(time.monotonic())
-                await asyncio.sleep(TICK)
+                await asyncio.sleep(TICK_MIN)
         finally:
             self._stop()
 
@@ -299,7 +321,7 @@ class IcmpEngine:
             next_send = round_start + cursor * gap
             next_expiry = (self._slot_sent[self._oldest] + self.timeout
                            if self._in_flight else next_send)
-            await asyncio.sleep(max(TICK, min(next_send, next_expiry) - time.monotonic()))
+            await asyncio.sleep(max(self.tick, min(next_send, next_expiry) - time.monotonic()))
 
     def _send_range(self, start: int, stop: int) -> int:
         """Send probes to targets[start:stop]; returns how many could not be sent."""
