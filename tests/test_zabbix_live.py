@@ -102,7 +102,8 @@ def send_value(host: str, key: str, value: float) -> None:
 
 
 def lab_cmd(*args: str) -> None:
-    subprocess.run(["bash", str(LAB), *args], check=True, capture_output=True, timeout=300)
+    out = subprocess.run(["bash", str(LAB), *args], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, f"zabbix-lab.sh {' '.join(args)}: {out.stderr[-800:]}"
 
 
 @pytest.fixture(scope="module")
