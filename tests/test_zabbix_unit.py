@@ -414,3 +414,21 @@ external = "127.0.20.9"
     assert status.detail.startswith("not in Zabbix: lvs-ghost; unusable items: lvs-lab-01")
     assert store.latest_metric("lvs-lab-01", Metric.BOND1_IN) is None
     assert store.latest_metric("lvs-lab-01", Metric.BOND0_IN) is not None
+
+
+def test_an_agent_clock_ahead_does_not_hide_other_values(token_file: Path) -> None:
+    rec = recording("6.0")
+    rec["history.get:0"][0]["clock"] = str(int(time.time()) + 3600)  # an agent an hour ahead
+    rep = Replay(rec)
+    server, url = serve(rep)
+    try:
+        src = ZabbixSource(parse(config_text(url, f'token_file = "{token_file}"')))
+        store = StateStore()
+        assert src.refresh(store) is not None
+        rep.requests.clear()
+        assert src.refresh(store) is not None
+    finally:
+        server.shutdown()
+        server.server_close()
+    reads = [b["params"] for _, b in rep.requests if b["method"] == "history.get"]
+    assert reads and all(p["time_from"] <= time.time() - 29 for p in reads)
