@@ -74,11 +74,10 @@ install_missing() {
 psql_admin() { runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 "$@"; }
 
 start_postgres() {
-    local ver
-    ver=$(pg_lsclusters -h | awk 'NR==1 {print $1}')
-    [[ -n $ver ]] || die "no PostgreSQL cluster (pg_lsclusters is empty)"
-    pg_lsclusters -h | awk 'NR==1 {print $4}' | grep -q online \
-        || pg_ctlcluster "$ver" main start
+    local ver name
+    read -r ver name _ < <(pg_lsclusters -h | head -1) || true
+    [[ -n ${ver:-} ]] || die "no PostgreSQL cluster (pg_lsclusters is empty)"
+    pg_lsclusters -h | head -1 | grep -q online || pg_ctlcluster "$ver" "$name" start
     local i
     for i in $(seq 1 30); do
         psql_admin -c 'select 1' >/dev/null 2>&1 && return 0
@@ -105,7 +104,7 @@ create_db() {
             -d "$DB" >"$DIR/schema.log" 2>&1 || { tail "$DIR/schema.log" >&2; die "schema import failed"; }
 }
 
-alive() { [[ -f $1 ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
+alive() { [[ -f $1 ]] && kill -0 "$(cat "$1" 2>/dev/null)" 2>/dev/null; }
 
 write_server_conf() {
     cat >"$DIR/zabbix_server.conf" <<EOF
