@@ -65,8 +65,13 @@ install_missing() {
     fi
     if [[ ! -x $DIR/proxy/usr/sbin/zabbix_proxy ]]; then
         log "unpacking zabbix_proxy from zabbix-proxy-sqlite3 (it conflicts with the server package)"
-        (cd "$DIR" && rm -f zabbix-proxy-sqlite3_*.deb && apt-get download zabbix-proxy-sqlite3 \
-            >"$DIR/apt-download.log" 2>&1) || die "apt-get download zabbix-proxy-sqlite3 failed"
+        local try
+        for try in 1 2; do
+            (cd "$DIR" && rm -f zabbix-proxy-sqlite3_*.deb \
+                && apt-get download zabbix-proxy-sqlite3 >"$DIR/apt-download.log" 2>&1) && break
+            [[ $try == 2 ]] && die "apt-get download zabbix-proxy-sqlite3 failed"
+            apt-get update >"$DIR/apt-update.log" 2>&1 || true
+        done
         dpkg-deb -x "$DIR"/zabbix-proxy-sqlite3_*.deb "$DIR/proxy"
     fi
 }
