@@ -701,14 +701,19 @@ class ZabbixSource:
             raise ZabbixError("malformed JSON from the Zabbix API") from None
 
     def logout(self) -> None:
-        """End a password session (tokens have none)."""
-        with self._lock:
+        """End a password session (tokens have none). Quitting never waits on a stuck
+        cycle for longer than LOGOUT_TIMEOUT: the session then simply expires."""
+        if not self._lock.acquire(timeout=LOGOUT_TIMEOUT):
+            return
+        try:
             if self.api is None or self._auth is not AuthKind.PASSWORD:
                 return
             self._deadline = time.monotonic() + LOGOUT_TIMEOUT
             with contextlib.suppress(ZabbixError, ZabbixAPIException):
                 self._request("user.logout", {})
             self.api = None
+        finally:
+            self._lock.release()
 
     # -- charts --------------------------------------------------------------------------
     def read_chart(self, host: str, metric: Metric, hours: int) -> tuple[MetricSample, ...]:
