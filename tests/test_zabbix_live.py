@@ -294,6 +294,8 @@ def test_survives_the_web_server_going_away_and_recovers(lab: Lab, fed: Any) -> 
         assert store.latest_metric("lvs-lab-01", Metric.BOND0_IN) == kept  # stale, visible
         vantage = store.source("vantage:zbx-telecom")
         assert vantage is not None and vantage.state is SourceState.DOWN
+        unknown = store.pings("zbx-telecom", "127.0.10.1")[-1]
+        assert unknown.error is not None and unknown.error.startswith("Zabbix: ")
     finally:
         lab_cmd("web-start")
     cycle(src, store)

@@ -582,10 +582,11 @@ class ZabbixSource:
         if stale:
             self._vantage_down(store, v, stale, now)
             return
-        bad = 0
+        bad = missing = 0
         for addr in self.cfg.fleet.addresses():
             sample = icmp_sample(items.get(addr, {}), now)
             if sample is None:
+                missing += 1
                 continue
             bad += sample.error is not None
             last = self._ping_clock.get((v.id, addr))
@@ -593,9 +594,11 @@ class ZabbixSource:
                 continue  # the same Zabbix check again: not a new probe
             self._ping_clock[(v.id, addr)] = sample.t
             store.add_ping(v.id, addr, sample)
-        state = SourceState.DEGRADED if bad else SourceState.OK
-        detail = f"{bad} addresses unknown (items missing or unsupported)" if bad else (
-            f"{len(items)} addresses via {v.proxy or v.probe_host}")
+        said = [f"{bad} addresses unknown (items unsupported or without data)" if bad else "",
+                f"{missing} addresses without ICMP items" if missing else ""]
+        said = [x for x in said if x]
+        state = SourceState.DEGRADED if said else SourceState.OK
+        detail = "; ".join(said) or f"{len(items)} addresses via {v.proxy or v.probe_host}"
         store.set_source(SourceStatus(source, state, now, detail, last_ok=now))
 
     def _proxy_problem(self, v: Vantage, plan: _Plan, now: float) -> str:
@@ -626,9 +629,8 @@ class ZabbixSource:
         now = time.time()
         log.warning("zabbix: %s", detail)
         store.set_source(SourceStatus(self.name, SourceState.DOWN, now, detail, self.last_ok))
-        for v in self._vantages:
-            store.set_source(SourceStatus(f"vantage:{v.id}", SourceState.DOWN, now,
-                                          f"Zabbix: {detail}", self.last_ok))
+        for v in self._vantages:  # unknown, never down: their data is not coming
+            self._vantage_down(store, v, f"Zabbix: {detail}", now)
 
     # -- API plumbing --------------------------------------------------------------------
     def _at_least(self, version: Version) -> bool:
