@@ -59,6 +59,7 @@ KEYS: tuple[tuple[str, str, str], ...] = (
 )
 KEY_IDS = frozenset(i for i, _, _ in KEYS) | {f"confirm_{n}" for n in range(1, 10)}
 BELL_EVERY = 60.0  # seconds: at most one bell a minute, however many hosts turn red
+EVAL_PACE = 4.0  # wait this many times the last evaluation's cost before the next one
 IDLE_EVERY = 2.0  # re-evaluate this often even without new data: staleness is time
 
 
@@ -202,8 +203,9 @@ class LvsApp(App[int]):
         finally:
             self._evaluating = False
             cost = time.perf_counter() - started
-            # Never spend more than about a third of a core evaluating.
-            self._next_eval = time.monotonic() + max(self.eval_every, 2.0 * cost)
+            # Never spend more than about a quarter of a core evaluating: a big fleet is
+            # evaluated less often rather than making the keyboard sluggish.
+            self._next_eval = time.monotonic() + max(self.eval_every, EVAL_PACE * cost)
         self.eval_error = ""
         self._version, self._evaluated_at = version, now
         self.apply_view(View(board, lines, cost))

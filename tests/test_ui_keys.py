@@ -26,7 +26,7 @@ def _state_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def table(app) -> FleetTable:  # type: ignore[no-untyped-def]
-    return app.screen.query_one(FleetTable)
+    return app.screen.table
 
 
 def hosts_shown(app) -> list[str]:  # type: ignore[no-untyped-def]
@@ -308,3 +308,25 @@ async def test_resize_down_to_80x24_and_theme_switch(tmp_path: Path) -> None:
         await pilot.pause()
         assert isinstance(r.app.screen, HostScreen)
     assert T0  # the rig's frozen clock is what the header showed
+
+
+async def test_untouched_cursor_rides_the_top_row_and_esc_releases(tmp_path: Path) -> None:
+    r = rig(tmp_path, at=40)
+    async with r.app.run_test(size=(120, 40)) as pilot:
+        await r.app.next_board()
+        await pilot.pause()
+        first = table(r.app).host_under_cursor()
+        assert first != VICTIM
+        r.advance(90)
+        await r.app.next_board()
+        await pilot.pause()
+        assert table(r.app).host_under_cursor() == VICTIM  # the newly red host, not `first`
+        await pilot.press("j")
+        r.advance(95)
+        await r.app.next_board()
+        await pilot.pause()
+        moved = table(r.app).host_under_cursor()
+        assert moved != VICTIM
+        await pilot.press("escape")
+        await pilot.pause()
+        assert table(r.app).host_under_cursor() == VICTIM

@@ -40,12 +40,21 @@ class MainScreen(Screen[None]):
         yield HeaderBar(id="header")
         with Horizontal(id="main-body"):
             with Vertical(id="fleet-col"):
-                yield FleetTable(id="fleet")
+                yield FleetTable(self._host_width(), self._idc_width(), id="fleet")
                 yield VantageMatrix(id="matrix")
             yield SidePane(id="side")
         yield Input(placeholder="filter: host, IP, VIP, IDC, service (enter keeps, esc clears)",
                     id="filter-input", classes="hidden")
         yield Footer()
+
+    def _host_width(self) -> int:
+        return max((len(h.name) for h in self.app.cfg.fleet.hosts), default=12)  # type: ignore
+
+    def _idc_width(self) -> int:
+        from rich.cells import cell_len
+
+        names = [cell_len(i.name) for i in self.app.cfg.fleet.idcs]  # type: ignore
+        return max([3, *names])
 
     def on_mount(self) -> None:
         self.query_one(FleetTable).focus()
@@ -111,6 +120,7 @@ class MainScreen(Screen[None]):
             return
         if host not in {ln.host for ln in self.visible(view.lines)}:
             self.filter_text, self.problems_only = "", False
+            self.query_one("#filter-input", Input).value = ""
             self._hide_filter()
             self.table.show(self.visible(view.lines))
         self.table.select(host)
@@ -137,11 +147,14 @@ class MainScreen(Screen[None]):
         self.table.focus()
 
     def action_back(self) -> None:
+        """Clear the filter; with none, send the cursor back to riding the top row."""
         if self.filter_text or not self.query_one("#filter-input").has_class("hidden"):
             self.filter_text = ""
             self.query_one("#filter-input", Input).value = ""
             self._hide_filter()
             self.refresh_view(force=True)
+        else:
+            self.table.release()
 
     def action_pause(self) -> None:
         app = self.app

@@ -16,12 +16,16 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import DataTable
 
-COLUMNS: tuple[tuple[str, str], ...] = (
-    ("idc", "IDC"), ("host", "host"), ("sit", "situation"), ("mode", "mode"),
-    ("int", "内网"), ("ext", "外网"), ("vips", "VIPs"), ("rtt", "RTT"), ("loss", "loss"),
-    ("cpu", "CPU"), ("b0i", "bond0 in"), ("b0o", "bond0 out"), ("b1i", "bond1 in"),
-    ("b1o", "bond1 out"), ("svc", "services"),
+# (key, label, width): fixed widths keep the table steady (no re-measuring every update).
+COLUMNS: tuple[tuple[str, str, int], ...] = (
+    ("idc", "IDC", 8), ("host", "host", 14), ("sit", "situation", 18), ("mode", "mode", 6),
+    ("int", "内网", 9), ("ext", "外网", 9), ("vips", "VIPs", 5), ("rtt", "RTT", 8),
+    ("loss", "loss", 6), ("cpu", "CPU", 8), ("b0i", "bond0 in", 8), ("b0o", "bond0 out", 9),
+    ("b1i", "bond1 in", 8), ("b1o", "bond1 out", 9), ("svc", "services", 10),
 )
+
+
+REBUILD_AT = 40  # rows added + removed beyond which the table is rebuilt in one go
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,22 +57,30 @@ class FleetTable(DataTable):
             self.host = host
             super().__init__()
 
-    def __init__(self, **kw: object) -> None:
+    def __init__(self, host_width: int = 14, idc_width: int = 8, **kw: object) -> None:
         super().__init__(cursor_type="row", zebra_stripes=False, **kw)  # type: ignore[arg-type]
+        self._widths = {"host": host_width, "idc": idc_width}
         self.selected: str | None = None
+        # Until the operator moves the cursor it rides the top row (the worst host); once
+        # they do, it is pinned to the host they chose.
+        self.follow_top = True
         self._cells: dict[str, tuple[Text, ...]] = {}
         self._order: list[str] = []
 
     def on_mount(self) -> None:
-        for key, label in COLUMNS:
-            self.add_column(label, key=key)
+        for key, label, width in COLUMNS:
+            self.add_column(label, key=key, width=self._widths.get(key, width))
 
     def show(self, lines: Sequence[FleetLine]) -> None:
         """Make the table show exactly `lines`, in order, touching only what changed."""
         wanted = {ln.host: ln for ln in lines}
-        for gone in [h for h in self._cells if h not in wanted]:
-            self.remove_row(gone)
-            del self._cells[gone]
+        gone = [h for h in self._cells if h not in wanted]
+        if len(gone) + len(wanted.keys() - self._cells.keys()) > REBUILD_AT:
+            self._rebuild(lines)  # a filter changed: one bulk rebuild beats many O(n) edits
+            return
+        for host in gone:
+            self.remove_row(host)
+            del self._cells[host]
         previous_idc = None
         for ln in lines:
             idc = Text(ln.idc, style="bold") if ln.problem or ln.idc != previous_idc else Text("")
@@ -78,7 +90,7 @@ class FleetTable(DataTable):
             if old is None:
                 self.add_row(*cells, key=ln.host)
             elif old != cells:
-                for (col, _), new, was in zip(COLUMNS, cells, old, strict=True):
+                for (col, _, _), new, was in zip(COLUMNS, cells, old, strict=True):
                     if new != was:
                         self.update_cell(ln.host, col, new)
             self._cells[ln.host] = cells
@@ -89,11 +101,27 @@ class FleetTable(DataTable):
             self._order = order
         self._pin_cursor()
 
+    def _rebuild(self, lines: Sequence[FleetLine]) -> None:
+        self.clear()
+        self._cells.clear()
+        rows = []
+        previous_idc = None
+        for ln in lines:
+            idc = Text(ln.idc, style="bold") if ln.problem or ln.idc != previous_idc else Text("")
+            previous_idc = None if ln.problem else ln.idc
+            cells = (idc, *ln.cells)
+            self._cells[ln.host] = cells
+            rows.append((cells, ln.host))
+        for cells, host in rows:
+            self.add_row(*cells, key=host)
+        self._order = [ln.host for ln in lines]
+        self._pin_cursor()
+
     def _pin_cursor(self) -> None:
         if not self._order:
             self.selected = None
             return
-        if self.selected not in self._cells:
+        if self.follow_top or self.selected not in self._cells:
             self.selected = self._order[0]
         index = self.get_row_index(self.selected)
         if index != self.cursor_row:
@@ -103,8 +131,40 @@ class FleetTable(DataTable):
         if host not in self._cells:
             return False
         self.selected = host
+        self.follow_top = False
         self._pin_cursor()
         return True
+
+    def release(self) -> None:
+        """Back to riding the top row."""
+        self.follow_top = True
+        self._pin_cursor()
+
+    def _moved_by_operator(self) -> None:
+        self.follow_top = False
+
+    def action_cursor_down(self) -> None:
+        self._moved_by_operator()
+        super().action_cursor_down()
+
+    def action_cursor_up(self) -> None:
+        self._moved_by_operator()
+        super().action_cursor_up()
+
+    def action_page_down(self) -> None:
+        self._moved_by_operator()
+        super().action_page_down()
+
+    def action_page_up(self) -> None:
+        self._moved_by_operator()
+        super().action_page_up()
+
+    def action_scroll_bottom(self) -> None:
+        self._moved_by_operator()
+        super().action_scroll_bottom()
+
+    def on_click(self) -> None:
+        self._moved_by_operator()
 
     def host_under_cursor(self) -> str | None:
         """The host on the highlighted row, read from the table itself at action time."""

@@ -54,10 +54,10 @@ class VantageMatrix(DataTable):
     def show(self, cfg: Config, row: HostRow | None, health: tuple[VantageHealth, ...],
              palette: Palette) -> None:
         if not self.columns:
-            self.add_column("address", key="address")
+            self.add_column("address", key="address", width=26)
             sick = {h.vantage for h in health if not h.healthy}
             for v in cfg.vantages:
-                self.add_column(v.name + (" ?" if v.id in sick else ""), key=v.id)
+                self.add_column(v.name + (" ?" if v.id in sick else ""), key=v.id, width=12)
         if row is None:
             self.clear()
             self._cells.clear()
