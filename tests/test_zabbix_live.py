@@ -344,3 +344,23 @@ def test_run_polls_by_itself_and_logs_out(lab: Lab) -> None:
     assert sent.methods()[-1] == "user.logout"
     assert all("password" not in json.dumps(b["params"]) or b["method"] == "user.login"
                for b in sent.bodies)
+
+
+def test_a_refused_password_is_not_retried_until_it_changes(lab: Lab, tmp_path: Path) -> None:
+    secret = tmp_path / "password"
+    secret.write_text("not-the-password\n")
+    src = ZabbixSource(lab.config(f'user = "{lab.seed["api_user"]}"\n'
+                                  f'password_file = "{secret}"', vantages=False))
+    store = StateStore()
+    sent = RequestLog(src.session)
+    assert src.refresh(store) is None
+    status = store.source("zabbix")
+    assert status is not None and status.detail.startswith("login refused: incorrect user")
+    assert src.refresh(store) is None  # the same password again: Zabbix is not asked
+    assert sent.methods().count("user.login") == 1
+    status = store.source("zabbix")
+    assert status is not None and "not retried" in status.detail
+    secret.write_text(lab.password_file.read_text())
+    cycle(src, store)
+    assert sent.methods().count("user.login") == 2
+    src.logout()

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import math
 import os
@@ -62,7 +63,8 @@ LATE_SLACK = 30.0
 HORIZON = 3600.0  # history kept for sparklines
 ICMP_KEYS = ("icmpping", "icmppingloss", "icmppingsec")
 DEFAULT_PACKETS = 3  # icmpping's default packet count
-V6_4 = Version("6.4")
+LOGIN_BACKOFF = 300.0  # seconds before a refused password is tried again
+REFUSED = "login refused: incorrect user name or password (or user blocked)"
 V7_0 = Version("7.0")
 VALUE_FLOAT, VALUE_UNSIGNED = 0, 3
 NUMERIC_TYPES = (VALUE_FLOAT, VALUE_UNSIGNED)
@@ -285,7 +287,7 @@ def _api_error(exc: ZabbixAPIException) -> tuple[str, str]:
     if "Not authorized" in data or "Not authorised" in data:
         return "auth", "not authorised (API token or session rejected)"
     if "Incorrect user name or password" in data:
-        return "auth", "login refused: incorrect user name or password (or user blocked)"
+        return "auth", REFUSED
     return "api", f"API error {err.get('code')}: {data[:160] or err.get('message', '')}"
 
 
@@ -322,6 +324,7 @@ class ZabbixSource:
         self._refs: dict[tuple[str, Metric], MetricItem] = {}
         self._icmp_last: dict[str, tuple[float, float]] = {}  # itemid → newest clock, value
         self._with_last = True  # item.get's lastclock/lastvalue: costly, first cycle only
+        self._refused: tuple[str, float] | None = None  # refused password's digest, when
         self._vantages = tuple(v for v in cfg.vantages if v.kind is VantageKind.ZABBIX_PROXY)
         self._fleet_of: dict[str, list[str]] = {}
         for h in cfg.fleet.hosts:
@@ -655,16 +658,31 @@ class ZabbixSource:
             api.use_api_token = True
             api.auth = creds.secret
         else:
-            field_ = "username" if self.version >= Version("5.4") else "user"
-            api.auth = ""
-            _REDACTOR.logging_in = True
-            try:
-                api.auth = self._call("user.login", {field_: creds.user,
-                                                     "password": creds.secret})
-            finally:
-                _REDACTOR.logging_in = False
+            api.auth = self._user_login(creds)
             _REDACTOR.secrets.add(api.auth)
         self._auth = creds.kind
+
+    def _user_login(self, creds: Credentials) -> str:
+        """user.login, except with a password Zabbix refused lately: retrying it every cycle
+        would keep the account blocked (Zabbix blocks after a few failures)."""
+        digest = hashlib.sha256(f"{creds.user}\0{creds.secret}".encode()).hexdigest()
+        if self._refused and self._refused[0] == digest and (
+                time.monotonic() - self._refused[1] < LOGIN_BACKOFF):
+            raise ZabbixError(f"{REFUSED}; not retried for {LOGIN_BACKOFF / 60:g} min "
+                              "unless the password changes")
+        assert self.version is not None and self.api is not None
+        field_ = "username" if self.version >= Version("5.4") else "user"
+        self.api.auth = ""
+        _REDACTOR.logging_in = True
+        try:
+            return str(self._call("user.login", {field_: creds.user,
+                                                 "password": creds.secret}))
+        except ZabbixError as exc:
+            if str(exc) == REFUSED:
+                self._refused = (digest, time.monotonic())
+            raise
+        finally:
+            _REDACTOR.logging_in = False
 
     def _call(self, method: str, params: dict[str, Any]) -> Any:
         """One API request inside the cycle's deadline; a dead session is renewed once."""
