@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import shutil
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from enum import StrEnum
+from pathlib import Path
 
 import pytest
 
@@ -245,3 +249,23 @@ async def test_broken_ssh_vantage_is_unknown_never_down(clean: Lab) -> None:
     status = store.source("vantage:far")
     assert status is not None and status.state is SourceState.DOWN
     assert status.detail.startswith("ssh")
+
+
+def test_lvs_tui_check_in_the_duty_namespace_sees_the_killed_host(clean: Lab,
+                                                                   tmp_path: Path) -> None:
+    """The issue's "done when": `lvs-tui check` in lvt-duty, one host killed."""
+    cli = Path(sys.executable).with_name("lvs-tui")
+    require(cli.exists(), f"{cli} is not installed (pip install -e .)")
+    config = clean.write_config(tmp_path / "lab.toml")
+    dead = clean.host(2)
+    clean.kill_host(dead)
+    proc = subprocess.run(["ip", "netns", "exec", DUTY, str(cli), "check", "--config",
+                           str(config), "--json"], capture_output=True, text=True, timeout=90)
+    assert proc.returncode == 1, proc.stderr
+    rows = {r["host"]: r for r in json.loads(proc.stdout)}
+    assert set(rows) == {h.name for h in clean.all_hosts}
+    assert {dead.internal, dead.external} <= set(rows[dead.name]["down_addresses"])
+    assert rows[dead.name]["situation"] != "ok"
+    for h in clean.all_hosts:
+        if h != dead:
+            assert rows[h.name]["situation"] == "ok" and not rows[h.name]["down_addresses"]
