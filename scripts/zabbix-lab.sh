@@ -243,7 +243,7 @@ start_web() {
     # leads its own session (the pid written is its process group) so that stopping it
     # also stops the workers it forks.
     PHP_CLI_SERVER_WORKERS=4 setsid bash -c 'echo $$ >"$1/php.pid"; shift; exec "$@"' _ "$DIR" \
-        php -d memory_limit=512M -d post_max_size=16M -d max_execution_time=300 -d opcache.enable_cli=1 \
+        php -d memory_limit=128M -d post_max_size=16M -d max_execution_time=300 -d opcache.enable_cli=1 \
         -d date.timezone=UTC -d display_errors=0 -S "127.0.0.1:$WEB_PORT" -t "$FRONTEND" \
         >"$DIR/php.log" 2>&1 </dev/null &
     local i
