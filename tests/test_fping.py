@@ -88,6 +88,7 @@ async def test_local_fping_feeds_samples_from_loopback() -> None:
         assert len(got) >= 2 and all(s.received == 1 and s.rtt for s in got), address
     status = store.source("icmp")
     assert status is not None and status.state is SourceState.OK
+    assert source.process is not None and source.process.returncode is not None  # reaped
 
 
 async def test_fping_exiting_makes_every_target_unknown_with_its_message() -> None:

@@ -256,6 +256,20 @@ def test_without_privileges_fping_is_chosen_then_a_one_line_fix() -> None:
     assert nothing.stderr == ""  # never a flood on the terminal
 
 
+async def test_fping_mode_feeds_the_same_store() -> None:
+    need_root()
+    require(shutil.which("fping") is not None, "fping is not installed")
+    store = StateStore()
+    engine = IcmpEngine(["127.0.0.1", "::1"], interval=0.5, timeout=0.4, mode=Mode.FPING)
+    async with running(engine, store):
+        await asyncio.sleep(1.3)
+    assert engine.mode == "fping"
+    assert all(store.pings("local", a) and store.pings("local", a)[-1].received == 1
+               for a in engine.targets)
+    status = store.source("icmp")
+    assert status is not None and status.detail == "fping subprocess"
+
+
 def test_select_mode_as_root_is_raw() -> None:
     need_root()
     assert select_mode().mode is Mode.RAW

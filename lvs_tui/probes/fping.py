@@ -99,6 +99,7 @@ class FpingSource:
         self.fping = fping
         self.silence_limit = 3 * max(interval, 1.0) + 10  # no line for this long: restart
         self.detail = "fping subprocess"
+        self.process: asyncio.subprocess.Process | None = None  # the running one, if any
 
     def argv(self) -> list[str]:
         argv = fping_argv(self.interval, self.timeout, len(self.targets))
@@ -121,6 +122,7 @@ class FpingSource:
                 start_new_session=True)
         except OSError as exc:
             return f"{self.argv()[0]}: {exc.strerror or exc}"
+        self.process = proc
         assert proc.stdin is not None and proc.stderr is not None
         try:
             proc.stdin.write(("\n".join(self.targets) + "\n").encode())
