@@ -165,7 +165,7 @@ async def test_sequence_wraps_without_losing_or_mixing() -> None:
     engine._next_seq = engine._oldest = SEQ_SPACE - 50  # wrap inside the first rounds
     async with running(engine, store):
         await asyncio.sleep(0.55)
-    assert engine._next_seq < 1000 and engine.sent > 100
+    assert engine._next_seq < 1000 and engine.sent > 100 and engine._generation == 1
     assert engine.lost == 0 and engine.received == engine.sent - engine.pending
     assert engine._in_flight <= len(engine.targets) * 4  # bounded: no growth
 
@@ -184,17 +184,19 @@ async def test_replies_are_matched_by_source_nonce_and_sequence() -> None:
         family, ident, offset_known, privileged, sock = (socket.AF_INET, 0, True, False,
                                                          fake)
 
-    def reply(src: str, seq: int, nonce: int) -> None:
+    def reply(src: str, seq: int, nonce: int, generation: int = 3) -> None:
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
             s.bind((src, 0))
-            s.sendto(struct.pack("!BBHHHQ", 0, 0, 0, 7, seq, nonce) + bytes(48),
+            s.sendto(struct.pack("!BBHHHQI", 0, 0, 0, 7, seq, nonce, generation) + bytes(44),
                      fake.getsockname())
 
     engine._slot_target[10], engine._slot_sent[10] = 1, time.monotonic()  # -> 127.0.0.2
+    engine._slot_gen[10] = 3
     engine.pending = 1
     reply("127.0.0.1", 10, engine.nonce_int)  # right probe, wrong source
     reply("127.0.0.2", 10, engine.nonce_int ^ 1)  # another process's nonce
     reply("127.0.0.2", 11, engine.nonce_int)  # no probe with that sequence
+    reply("127.0.0.2", 10, engine.nonce_int, 2)  # a whole sequence wrap late
     reply("127.0.0.2", 10, engine.nonce_int)  # the real answer
     reply("127.0.0.2", 10, engine.nonce_int)  # its duplicate
     await asyncio.sleep(0.05)

@@ -5,10 +5,11 @@ of targets it costs ~10x fping's CPU, drops replies under load and makes every r
 for the slowest target. Here the cost is the design, not the language:
 
 * one raw (or kernel "ping") socket per family, opened through icmplib's socket classes;
-* sends spread evenly over the interval by one ticking task (batched every few ms);
+* sends spread evenly over the interval by one ticking task (20 batches per interval);
 * a reader callback drains the socket and matches each echo reply by identifier,
-  sequence, source address and a per-engine payload nonce, so replies to other ping
-  processes on the machine are never attributed to our targets;
+  sequence, source address, a per-engine payload nonce and the sequence's generation, so
+  replies to other ping processes on the machine are never attributed to our targets
+  (a BPF filter keeps most of them from even waking us);
 * every probe has the same timeout, so the probes in flight expire in send order: the
   sequence space itself is the timer queue (arrays indexed by sequence, no heap, no
   per-probe objects besides the sample handed to the store);
@@ -43,9 +44,9 @@ PAYLOAD_SIZE = 56  # the size ping and fping send by default
 # wake-up costs more than a probe (~50 µs here), so 1 Hz means ~20 wake-ups/s, not 200.
 BATCHES_PER_INTERVAL = 20
 TICK_MIN, TICK_MAX = 0.005, 0.05
-MAX_DRAIN = 4096
+MAX_DRAIN = 4096  # replies read per readable event before yielding to the loop
 _CSUM_ID_SEQ = struct.Struct("!HHH")
-_ID_SEQ_NONCE = struct.Struct("!HHQ")  # replies read per readable event before yielding to the loop
+_ID_SEQ_NONCE_GEN = struct.Struct("!HHQI")  # identifier, sequence, nonce, generation
 
 _ECHO_REQUEST = {socket.AF_INET: 8, socket.AF_INET6: 128}
 _ECHO_REPLY = {socket.AF_INET: 0, socket.AF_INET6: 129}
@@ -112,7 +113,8 @@ def _fold(total: int) -> int:
 class _Channel:
     """One socket of one address family, with its prebuilt echo request."""
 
-    __slots__ = ("family", "ident", "offset_known", "packet", "privileged", "sock", "sum0")
+    __slots__ = ("family", "generation", "ident", "offset_known", "packet", "privileged",
+                 "sock", "sum0")
 
     def __init__(self, family: int, privileged: bool, ident: int, nonce: bytes) -> None:
         cls = ICMPv4Socket if family == socket.AF_INET else ICMPv6Socket
@@ -127,9 +129,21 @@ class _Channel:
         self.family, self.privileged, self.ident, self.sock = family, privileged, ident, sock
         # IPv4 raw replies carry the IP header; ping sockets and ICMPv6 raw do not.
         self.offset_known = not (privileged and family == socket.AF_INET)
+        # Payload: nonce (this engine), generation (how often the sequence wrapped), zeros.
         payload = nonce + bytes(PAYLOAD_SIZE - len(nonce))
         self.packet = bytearray(struct.pack("!BBHHH", _ECHO_REQUEST[family], 0, 0, ident, 0)
                                 + payload)
+        self.generation = -1
+        self.sum0 = 0
+        self.set_generation(0)
+
+    def set_generation(self, generation: int) -> None:
+        """Stamp the sequence-space generation: a reply later than a whole wrap of the
+        sequence can then never be credited to the newer probe that reuses its number."""
+        if generation == self.generation:
+            return
+        self.generation = generation
+        struct.pack_into("!I", self.packet, 16, generation & 0xFFFFFFFF)
         # Checksum of everything but the sequence: each send adds its sequence and folds.
         words = self.packet[:2] + self.packet[4:6] + self.packet[8:]
         self.sum0 = _fold(sum(struct.unpack(f"!{len(words) // 2}H", words)))
@@ -138,7 +152,7 @@ class _Channel:
         """Checksum, identifier and sequence in one pack; the kernel fills the checksum for
         ICMPv6 and for ping sockets, so ours only matters on IPv4 raw."""
         _CSUM_ID_SEQ.pack_into(self.packet, 2, ~_fold(self.sum0 + seq) & 0xFFFF,
-                  self.ident, seq)
+                               self.ident, seq)
         self.sock.sendto(self.packet, sockaddr)
 
     def close(self) -> None:
@@ -215,6 +229,8 @@ class IcmpEngine:
         self._families = tuple(_family(a) for a in self.targets)
         self._slot_target = array("i", [-1]) * SEQ_SPACE
         self._slot_sent = array("d", [0.0]) * SEQ_SPACE
+        self._slot_gen = array("I", [0]) * SEQ_SPACE
+        self._generation = 0  # bumped each time the sequence wraps
         self._next_seq = 0
         self._oldest = 0  # oldest sequence that may still be in flight
         self._in_flight = 0  # sequences between _oldest and _next_seq
@@ -328,6 +344,7 @@ class IcmpEngine:
         errors = 0
         channels, families, sockaddrs = self._channels, self._families, self._sockaddrs
         slot_target, slot_sent, monotonic = self._slot_target, self._slot_sent, time.monotonic
+        slot_gen = self._slot_gen
         for i in range(start, stop):
             ch = channels.get(families[i])
             if ch is None:
@@ -337,6 +354,9 @@ class IcmpEngine:
             if self._in_flight >= SEQ_SPACE - 1:
                 self._expire_oldest("too many probes in flight")
             seq = self._next_seq
+            gen = self._generation
+            if ch.generation != gen:
+                ch.set_generation(gen)
             sent_at = monotonic()
             try:
                 ch.send(seq, sockaddrs[i])
@@ -346,7 +366,10 @@ class IcmpEngine:
                 continue
             slot_target[seq] = i
             slot_sent[seq] = sent_at
+            slot_gen[seq] = gen
             self._next_seq = (seq + 1) & 0xFFFF
+            if not self._next_seq:
+                self._generation = (gen + 1) & 0xFFFFFFFF
             self._in_flight += 1
             self.sent += 1
             self.pending += 1
@@ -415,11 +438,11 @@ class IcmpEngine:
         if store is None:
             return
         add, vantage = store.add_ping, self.vantage
-        buf, recv, unpack = self._buf, ch.sock.recvfrom_into, _ID_SEQ_NONCE.unpack_from
+        buf, recv, unpack = self._buf, ch.sock.recvfrom_into, _ID_SEQ_NONCE_GEN.unpack_from
         reply_type, fixed_off = _ECHO_REPLY[ch.family], ch.offset_known
         ident, nonce, check_ident = ch.ident, self.nonce_int, ch.privileged
         slot_target, slot_sent, targets = self._slot_target, self._slot_sent, self.targets
-        monotonic = time.monotonic
+        slot_gen, monotonic = self._slot_gen, time.monotonic
         wall = time.time()
         got = 0
         for _ in range(MAX_DRAIN):
@@ -430,13 +453,13 @@ class IcmpEngine:
             except OSError:
                 continue  # an ICMP error queued on a ping socket: the probe times out
             off = 0 if fixed_off else (buf[0] & 0x0F) * 4
-            if size < off + 16 or buf[off] != reply_type:
+            if size < off + 20 or buf[off] != reply_type:
                 continue
-            rid, seq, cookie = unpack(buf, off + 4)
+            rid, seq, cookie, gen = unpack(buf, off + 4)
             if cookie != nonce or (check_ident and rid != ident):
                 continue  # another process's ping
             i = slot_target[seq]
-            if i < 0 or targets[i] != addr[0]:
+            if i < 0 or targets[i] != addr[0] or slot_gen[seq] != gen:
                 continue  # late (already counted lost), duplicate or from a wrong source
             slot_target[seq] = -1
             got += 1
