@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -136,6 +137,9 @@ class LvsApp(App[int]):
         self._last_bell = -BELL_EVERY
         self._source_workers: dict[Worker, Source] = {}
         self._boards = asyncio.Event()
+        # One long-lived evaluation thread: a pool of short-lived ones gives each its own
+        # malloc arena and the resident size creeps up over days.
+        self._eval_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lvs-eval")
         self.bells = 0  # rung so far (tests and the benchmark read it)
 
     # -- life cycle ------------------------------------------------------------------
@@ -153,6 +157,9 @@ class LvsApp(App[int]):
             self._start_source(source)
         self.push_screen(MainScreen())
         self.set_interval(0.25, self._tick)
+
+    def on_unmount(self) -> None:
+        self._eval_pool.shutdown(wait=False, cancel_futures=True)
 
     def apply_theme(self, choice: str) -> None:
         try:
@@ -196,7 +203,9 @@ class LvsApp(App[int]):
         palette = dict(self.theme_variables)
         started = time.perf_counter()
         try:
-            board, lines = await asyncio.to_thread(self._build, now, palette)
+            loop = asyncio.get_running_loop()
+            board, lines = await loop.run_in_executor(self._eval_pool, self._build, now,
+                                                      palette)
         except Exception as exc:  # never take the console down: say so in the header
             self.eval_error = f"evaluation failed: {type(exc).__name__}: {exc}"[:160]
             return

@@ -264,6 +264,7 @@ async def test_bell_when_a_host_turns_red_at_most_once_a_minute(tmp_path: Path) 
         r.app._red = frozenset()  # as if it had recovered and failed again at once
         await r.app.next_board()
         assert r.app.bells == 1  # rate-limited: at most one bell a minute
+        assert len(r.app.workers) <= 1  # finished evaluations leave no workers behind
 
 
 class Crashing:

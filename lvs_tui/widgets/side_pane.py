@@ -133,7 +133,7 @@ def side_text(cfg: Config, row: HostRow | None, g: Guidance | None, now: float,
 class SidePane(VerticalScroll):
     DEFAULT_CSS = """
     SidePane { width: 40%; min-width: 28; border-left: vkey $panel; padding: 0 1; }
-    SidePane > Static { width: 100%; height: 120; }
+    SidePane > Static { width: 100%; }
     """
 
     def compose(self):  # type: ignore[no-untyped-def]
