@@ -52,13 +52,14 @@ KEYS: tuple[tuple[str, str, str], ...] = (
     ("show_text", "v", "show the current text for manual selection"),
     ("next_text", "t", "host view: next text kind"),
     ("chart_range", "r", "host view: charts 1 h / 6 h / 24 h"),
-    ("confirm", "1-9", "host view: confirm the numbered runbook step"),
+    ("confirm_1…confirm_9", "1-9", "host view: confirm the numbered runbook step"),
     ("palette", "colon", "command palette (also ctrl+p)"),
     ("next_theme", "f9", "next theme"),
     ("help", "question_mark", "this help"),
     ("quit", "q", "quit"),
 )
-KEY_IDS = frozenset(i for i, _, _ in KEYS) | {f"confirm_{n}" for n in range(1, 10)}
+KEY_IDS = (frozenset(i for i, _, _ in KEYS if not i.startswith("confirm_"))
+           | {f"confirm_{n}" for n in range(1, 10)})
 BELL_EVERY = 60.0  # seconds: at most one bell a minute, however many hosts turn red
 EVAL_PACE = 4.0  # wait this many times the last evaluation's cost before the next one
 IDLE_EVERY = 2.0  # re-evaluate this often even without new data: staleness is time

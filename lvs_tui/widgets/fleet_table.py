@@ -45,6 +45,7 @@ class FleetTable(DataTable):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("j", "cursor_down", "down", show=False, id="down"),
         Binding("k", "cursor_up", "up", show=False, id="up"),
+        Binding("enter", "select_cursor", "open", show=False, id="open_host"),
     ]
 
     class HostHighlighted(Message):

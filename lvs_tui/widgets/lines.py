@@ -84,7 +84,7 @@ def fleet_line(cfg: Config, row: HostRow, store: StateStore, palette: Palette, n
              reach_text(outer, palette, stale), Text(f"{up}/{total}", style=vip_style or ""),
              rtt, loss, cpu, *sparks, Text(",".join(s.value for s in h.services)))
     idc = cfg.fleet.idc(h.idc)
-    vips = " ".join(v.address for v in cfg.fleet.vips_of(h.name))
+    vips = " ".join(f"{v.address} {v.service}" for v in cfg.fleet.vips_of(h.name))
     haystack = " ".join((h.name, h.internal, h.external, vips, h.idc, idc.name, idc.carrier,
                          " ".join(s.value for s in h.services), h.mode.value)).lower()
     return FleetLine(h.name, idc.name, row.situation.is_problem, cells, haystack)
