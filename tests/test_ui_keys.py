@@ -331,3 +331,23 @@ async def test_untouched_cursor_rides_the_top_row_and_esc_releases(tmp_path: Pat
         await pilot.press("escape")
         await pilot.pause()
         assert table(r.app).host_under_cursor() == VICTIM
+
+
+async def test_terminal_without_osc52_gets_the_text_in_a_window(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from lvs_tui.screens.modals import TextScreen
+
+    monkeypatch.setenv("TERM", "linux")  # the Linux console ignores OSC 52
+    r = rig(tmp_path)
+    async with r.app.run_test(size=(120, 40)) as pilot:
+        await r.app.next_board()
+        await pilot.pause()
+        await pilot.press("c")
+        await pilot.pause()
+        assert isinstance(r.app.screen, TextScreen)
+        assert r.app.screen.text == r.app.clipboard
+        assert r.app.last_copy is not None and not r.app.last_copy.osc52
+        assert r.app.last_copy.file is not None  # the file road always exists
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(r.app.screen, MainScreen)
