@@ -49,7 +49,8 @@ class Chart(Static):
         if title is not None:
             self.chart_title = title
         self._series = tuple(series)
-        self._draw()
+        if self.size.width:  # before the first layout, on_resize draws it at its real size
+            self._draw()
 
     def on_resize(self) -> None:
         self._draw()
