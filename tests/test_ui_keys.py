@@ -351,3 +351,20 @@ async def test_terminal_without_osc52_gets_the_text_in_a_window(
         await pilot.press("escape")
         await pilot.pause()
         assert isinstance(r.app.screen, MainScreen)
+
+
+async def test_matrix_shows_every_host_a_filter_narrowed_to(tmp_path: Path) -> None:
+    from lvs_tui.widgets.vantage_matrix import VantageMatrix
+
+    r = rig(tmp_path)
+    async with r.app.run_test(size=(120, 40)) as pilot:
+        await r.app.next_board()
+        await pilot.pause()
+        matrix = r.app.screen.query_one(VantageMatrix)
+        assert {str(k.value).split("|")[0] for k in matrix.rows} == {VICTIM}
+        await pilot.press("slash", *"lvs-cernet", "enter")
+        await pilot.pause()
+        hosts = {str(k.value).split("|")[0] for k in matrix.rows}
+        assert hosts == {"lvs-cernet-01", "lvs-cernet-02"}
+        cfg = r.sim.config
+        assert len(matrix.rows) == sum(2 + len(cfg.fleet.vips_of(h)) for h in hosts)

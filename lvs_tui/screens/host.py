@@ -107,7 +107,7 @@ class HostScreen(Screen[None]):
             return
         now = view.board.now
         self.query_one("#host-head", Static).update(self._head(row, now))
-        self.query_one(HostMatrix).show(app.cfg, row, view.board.vantages, palette)  # type: ignore
+        self.query_one(HostMatrix).show(app.cfg, [row], view.board.vantages, palette)  # type: ignore
         if self.address is None:
             self.address = row.host.external
         self._ping_charts(now)
@@ -142,7 +142,7 @@ class HostScreen(Screen[None]):
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.row_key is not None and event.row_key.value:
-            self.address = str(event.row_key.value)
+            self.address = str(event.row_key.value).split("|", 1)[-1]
             view = self.app.view  # type: ignore[attr-defined]
             if view is not None:
                 self._ping_charts(view.board.now)

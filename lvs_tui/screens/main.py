@@ -10,12 +10,14 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Input
 
+from lvs_tui.board import HostRow
 from lvs_tui.screens.desk import Guidance
 from lvs_tui.widgets.fleet_table import FleetLine, FleetTable
 from lvs_tui.widgets.header_bar import HeaderBar, header_text
 from lvs_tui.widgets.side_pane import SidePane, side_text
 from lvs_tui.widgets.vantage_matrix import VantageMatrix
 
+MATRIX_HOSTS = 4  # a filter down to this many hosts shows all their addresses in the matrix
 SIDE_KEYS = (("enter", "host view"), ("c", "copy text"), ("v", "show text"), ("g", "go to IP"),
              ("/", "filter"), ("f", "problems"), ("p", "pause"), ("?", "help"))
 
@@ -100,11 +102,21 @@ class MainScreen(Screen[None]):
         if view is None:
             return
         palette = app.theme_variables
-        self.query_one(VantageMatrix).show(app.cfg, row, view.board.vantages,  # type: ignore
-                                           palette)
+        self.query_one(VantageMatrix).show(app.cfg, self._matrix_hosts(row),  # type: ignore
+                                           view.board.vantages, palette)
         guidance = app.desk.guide(row, view.board.now) if row else None  # type: ignore
         self.query_one(SidePane).show(side_text(app.cfg, row, guidance,  # type: ignore
                                                 view.board.now, palette, SIDE_KEYS))
+
+    def _matrix_hosts(self, row: HostRow | None) -> list[HostRow]:
+        """The selected host; with a filter down to a few hosts, all of them (selected first)."""
+        if row is None:
+            return []
+        if not self.filter_text.strip() or self.table.row_count > MATRIX_HOSTS:
+            return [row]
+        app = self.app
+        others = [app.row(h) for h in self.table.hosts() if h != row.host.name]  # type: ignore
+        return [row, *(r for r in others if r is not None)]
 
     def on_fleet_table_host_highlighted(self, event: FleetTable.HostHighlighted) -> None:
         if not self.app.paused:  # type: ignore[attr-defined]

@@ -167,6 +167,10 @@ class FleetTable(DataTable):
     def on_click(self) -> None:
         self._moved_by_operator()
 
+    def hosts(self) -> tuple[str, ...]:
+        """The hosts shown, top to bottom."""
+        return tuple(self._order)
+
     def host_under_cursor(self) -> str | None:
         """The host on the highlighted row, read from the table itself at action time."""
         if not self._order or self.cursor_row < 0:

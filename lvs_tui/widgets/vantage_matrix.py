@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from rich.text import Text
 from textual.widgets import DataTable
 
@@ -28,18 +30,20 @@ def matrix_cell(sig: AddressSignal | None, palette: Palette) -> Text:
     return text
 
 
-def matrix_rows(cfg: Config, row: HostRow, palette: Palette
+def matrix_rows(cfg: Config, row: HostRow, palette: Palette, prefix: bool = False
                 ) -> list[tuple[str, tuple[Text, ...]]]:
-    """(row key, cells): one row per address, one column per vantage."""
+    """(row key "host|address", cells): one row per address, one column per vantage."""
     by = {(s.address, s.vantage): s for s in row.signals.addresses}
     targets = [(side.zh, addr) for side, addr in row.host.addresses]
     targets += [(f"VIP {v.service}".strip(), v.address) for v in cfg.fleet.vips_of(row.host.name)]
     out = []
     for label, addr in targets:
         down = addr in row.situation.down_addresses
-        head = Text(f"{label} {addr}", style=color(palette, "status-down") if down else "")
+        name = f"{row.host.name} " if prefix else ""
+        head = Text(f"{name}{label} {addr}",
+                    style=color(palette, "status-down") if down else "")
         cells = tuple(matrix_cell(by.get((addr, v.id)), palette) for v in cfg.vantages)
-        out.append((addr, (head, *cells)))
+        out.append((f"{row.host.name}|{addr}", (head, *cells)))
     return out
 
 
@@ -51,27 +55,30 @@ class VantageMatrix(DataTable):
         self._host: str | None = None
         self._cells: dict[str, tuple[Text, ...]] = {}
 
-    def show(self, cfg: Config, row: HostRow | None, health: tuple[VantageHealth, ...],
+    def show(self, cfg: Config, hosts: Sequence[HostRow], health: tuple[VantageHealth, ...],
              palette: Palette) -> None:
+        """The addresses of one host, or of a few (a filter narrowed the fleet to them)."""
         if not self.columns:
             self.add_column("address", key="address", width=26)
             sick = {h.vantage for h in health if not h.healthy}
             for v in cfg.vantages:
                 self.add_column(v.name + (" ?" if v.id in sick else ""), key=v.id, width=12)
-        if row is None:
+        if not hosts:
             self.clear()
             self._cells.clear()
             self._host = None
             return
-        rows = matrix_rows(cfg, row, palette)
-        if row.host.name != self._host or set(self._cells) != {k for k, _ in rows}:
+        many = len(hosts) > 1
+        rows = [r for h in hosts for r in matrix_rows(cfg, h, palette, prefix=many)]
+        names = ",".join(h.host.name for h in hosts)
+        if names != self._host or set(self._cells) != {k for k, _ in rows}:
             self.clear()
             self._cells.clear()
             for key, cells in rows:
                 self.add_row(*cells, key=key)
                 self._cells[key] = cells
-            self._host = row.host.name
-            self.border_title = f"{row.host.name} × vantages"
+            self._host = names
+            self.border_title = f"{names if not many else f'{len(hosts)} hosts'} × vantages"
             return
         keys = ["address", *(v.id for v in cfg.vantages)]
         for key, cells in rows:
