@@ -52,6 +52,7 @@ KEYS: tuple[tuple[str, str, str], ...] = (
     ("show_text", "v", "show the current text for manual selection"),
     ("next_text", "t", "host view: next text kind"),
     ("chart_range", "r", "host view: charts 1 h / 6 h / 24 h"),
+    ("ssh", "s", "host view: ssh to the host through the jump host (console suspended)"),
     ("confirm_1…confirm_9", "1-9", "host view: confirm the numbered runbook step"),
     ("palette", "colon", "command palette (also ctrl+p)"),
     ("next_theme", "f9", "next theme"),

@@ -368,3 +368,19 @@ async def test_matrix_shows_every_host_a_filter_narrowed_to(tmp_path: Path) -> N
         assert hosts == {"lvs-cernet-01", "lvs-cernet-02"}
         cfg = r.sim.config
         assert len(matrix.rows) == sum(2 + len(cfg.fleet.vips_of(h)) for h in hosts)
+
+
+async def test_ssh_key_builds_the_jump_host_login(tmp_path: Path) -> None:
+    """Headless, the console cannot be suspended: the operator gets the exact command
+    (nothing is run, nothing is sent)."""
+    r = rig(tmp_path)
+    async with r.app.run_test(size=(120, 40)) as pilot:
+        await r.app.next_board()
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.press("s")
+        await pilot.pause()
+        notes = [str(n.message) for n in r.app._notifications]
+        assert any("run: ssh" in n and "-J jump.example.com" in n and "192.0.2.1" in n
+                   for n in notes), notes

@@ -82,6 +82,15 @@ class DutyDesk:
         except Exception as exc:
             self.note = f"incident log: {exc}"[:200]
 
+    def record_action(self, host: str, action: str, output: str, now: float,
+                      ok: bool | None = None) -> None:
+        if self.incidents is None:
+            return
+        try:
+            self.incidents.record_action(host, action, output, now, ok)  # type: ignore
+        except Exception as exc:
+            self.note = f"incident log: {exc}"[:200]
+
     # -- runbook and texts -------------------------------------------------------------
     def guide(self, row: HostRow, now: float) -> Guidance:
         if self.runbook is None:

@@ -3,6 +3,8 @@ checklist with keys to confirm each step, and a preview of every text, each copy
 
 from __future__ import annotations
 
+import shlex
+import subprocess
 from collections.abc import Sequence
 from typing import ClassVar
 
@@ -45,6 +47,7 @@ class HostScreen(Screen[None]):
         Binding("t", "next_text", "next text", id="next_text"),
         Binding("v", "show_text", "show text", id="show_text", show=False),
         Binding("r", "chart_range", "1h/6h/24h", id="chart_range"),
+        Binding("s", "ssh", "ssh", id="ssh"),
         *(Binding(str(n), f"confirm({n})", f"confirm {n}", id=f"confirm_{n}", show=False)
           for n in range(1, 10)),
     ]
@@ -311,6 +314,35 @@ class HostScreen(Screen[None]):
         app.notify(f"{self.host}: confirmed {label}", timeout=4)
         self.text_kind = None  # the next step's text comes first
         self.refresh_view()
+
+    def action_ssh(self) -> None:
+        """Log in through the jump host with the console suspended; the log keeps the exit."""
+        from textual.app import SuspendNotSupported
+
+        from lvs_tui import actions
+
+        app = self.app
+        row = self.row
+        if row is None:
+            return
+        try:
+            argv = actions.login_argv(actions.ssh_options(app.cfg), row.host)  # type: ignore
+        except actions.ActionError as exc:
+            app.notify(f"ssh: {exc}", severity="error")
+            return
+        try:
+            with app.suspend():
+                code = subprocess.call(argv)
+        except SuspendNotSupported:
+            app.notify(f"cannot suspend this terminal; run: {shlex.join(argv)}",
+                       severity="warning", timeout=15)
+            return
+        except OSError as exc:
+            app.notify(f"ssh: {exc}", severity="error")
+            return
+        app.desk.record_action(self.host, "ssh", f"exit {code}",  # type: ignore
+                               app.clock(), code == 0)  # type: ignore[attr-defined]
+        app.notify(f"ssh {row.host.name}: exit {code}", timeout=4)
 
     def action_chart_range(self) -> None:
         self.hours = RANGES[(RANGES.index(self.hours) + 1) % len(RANGES)]
