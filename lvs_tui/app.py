@@ -50,7 +50,11 @@ KEYS: tuple[tuple[str, str, str], ...] = (
     ("problems_only", "f", "problems only"),
     ("copy_notice", "c", "copy the current text (notice / request)"),
     ("show_text", "v", "show the current text for manual selection"),
-    ("next_text", "t", "host view: next text kind"),
+    ("next_text", "n", "host view: next text kind"),
+    ("traceroute", "t", "host view: traceroute to the unreachable address (attached to the "
+     "network handoff)"),
+    ("diagnostics", "d", "host view: remote diagnostics over ssh (links, routes, gateway, "
+     "ipvsadm, keepalived)"),
     ("chart_range", "r", "host view: charts 1 h / 6 h / 24 h"),
     ("ssh", "s", "host view: ssh to the host through the jump host (console suspended)"),
     ("confirm_1…confirm_9", "1-9", "host view: confirm the numbered runbook step"),

@@ -216,7 +216,7 @@ async def test_host_view_texts_cycle_and_copy_each_kind(tmp_path: Path) -> None:
             await pilot.press("c")
             await pilot.pause()
             assert r.app.last_copy is not None and kind in r.app.last_copy.label
-            await pilot.press("t")
+            await pilot.press("n")
             await pilot.pause()
         assert {"initial", "reboot", "network", "recovered"} <= seen
         await pilot.press("r")  # 6 h: no history source here, the chart says so
@@ -384,3 +384,33 @@ async def test_ssh_key_builds_the_jump_host_login(tmp_path: Path) -> None:
         notes = [str(n.message) for n in r.app._notifications]
         assert any("run: ssh" in n and "-J jump.example.com" in n and "192.0.2.1" in n
                    for n in notes), notes
+
+
+async def test_traceroute_and_diagnostics_keys_record_and_attach_to_the_handoff(
+        tmp_path: Path) -> None:
+    """`t` and `d` in the host view: the output is shown, recorded in the incident timeline
+    and attached to the network handoff. The rig's desk is not live (simulated addresses),
+    so nothing is sent anywhere: the recorded text says so."""
+    from lvs_tui.screens.modals import TextScreen
+
+    r = rig(tmp_path)
+    assert r.app.desk.live is False
+    async with r.app.run_test(size=(120, 40)) as pilot:
+        await r.app.next_board()
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        for key, action in (("t", "traceroute"), ("d", "diagnostics")):
+            await pilot.press(key)
+            for _ in range(20):
+                await pilot.pause()
+                if isinstance(r.app.screen, TextScreen):
+                    break
+            assert isinstance(r.app.screen, TextScreen), key
+            await pilot.press("escape")
+            await pilot.pause()
+            event = r.app.desk.incidents.last_action(VICTIM, action)
+            assert event is not None and "演示模式" in event.detail
+        row = r.app.row(VICTIM)
+        text = r.app.desk.text(row, "network", r.app.view.board.now)
+        assert "未对模拟地址" in text and "远程诊断" in text

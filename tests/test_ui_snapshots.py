@@ -31,6 +31,7 @@ async def _drill(pilot: Pilot) -> None:
     await _settle(pilot)
     await pilot.press("enter")
     await pilot.pause()
+    await pilot.app.workers.wait_for_complete()  # the snapshot-age read, off the UI thread
     await pilot.pause()
 
 

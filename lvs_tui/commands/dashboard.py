@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
     if errors:
         return 2
     store = StateStore()
-    desk = DutyDesk(cfg, incidents=_incident_log())
+    desk = DutyDesk(cfg, incidents=_incident_log(), live=True)
     app = make_app(cfg, _sources(cfg, store), store, desk=desk, theme=theme)
     app.run()
     return 0

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
-from pathlib import Path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -43,17 +41,18 @@ def run(args: argparse.Namespace) -> int:
             return 2
     cfg = demo_config(args.scale) if args.scale > 1 else None
     sim = Sim(args.scenario, seed=args.seed, speed=args.speed, config=cfg)
-    desk = DutyDesk(sim.config, incidents=_demo_log())
+    desk = DutyDesk(sim.config, incidents=_demo_log(), live=False)
     app = make_app(sim.config, [sim], StateStore(), clock=sim.now, desk=desk, theme=theme)
     app.run()
     return 0
 
 
 def _demo_log() -> object | None:
-    """The demo keeps its incidents apart from the real log, in a throwaway file."""
+    """The demo keeps its incidents apart from the real log, at a stable path, so that
+    `lvs-tui handover --demo` reads them after the console was killed and started again."""
     try:
-        from lvs_tui.incidents import IncidentLog
+        from lvs_tui.incidents import IncidentLog, demo_path
 
-        return IncidentLog(Path(tempfile.mkdtemp(prefix="lvs-tui-demo-")) / "incidents.db")
+        return IncidentLog(demo_path())
     except Exception:
         return None

@@ -28,9 +28,12 @@ class Guidance:
 
 class DutyDesk:
     def __init__(self, cfg: Config, incidents: object | None = None,
-                 runbook: object | None = None) -> None:
+                 runbook: object | None = None, live: bool = False) -> None:
         self.cfg = cfg
         self.incidents = incidents  # incidents.IncidentLog or None
+        # Actions send packets only when live (the real dashboard); the demo's and the tests'
+        # addresses are simulated, so nothing is ever sent to them.
+        self.live = live
         self.note = ""
         self.runbook = runbook if runbook is not None else self._load_runbook()
         self._confirmed: dict[str, list[tuple[str, float]]] = {}  # without an incident log
@@ -114,7 +117,80 @@ class DutyDesk:
 
             ctx = texts.context(self.cfg, row.situation, row.host,
                                 self.confirmations(row.host.name), now,
-                                runbook=self.runbook)  # type: ignore[arg-type]
+                                runbook=self.runbook,  # type: ignore[arg-type]
+                                traceroute=self.handoff_attachments(row.host.name))
             return texts.render(kind, ctx)
         except Exception as exc:
             raise ValueError(f"cannot generate the {kind} text: {exc}") from None
+
+
+    # -- duty actions (run from the host view in a worker; never in a widget) ----------
+    def handoff_attachments(self, host: str) -> str:
+        """The newest traceroute and diagnostics output, for the network handoff text."""
+        if self.incidents is None:
+            return ""
+        parts = []
+        for action, title in (("traceroute", ""), ("diagnostics", "远程诊断：")):
+            try:
+                event = self.incidents.last_action(host, action)  # type: ignore[attr-defined]
+            except Exception:
+                event = None
+            if event is not None and event.detail:
+                parts.append(title + event.detail)
+        return "\n".join(parts)
+
+    async def diagnose(self, row: HostRow, now: float) -> str:
+        """`d`: remote diagnostics over ssh through the jump host; recorded in the timeline."""
+        if not self.live:
+            out = f"演示模式：未对模拟主机 {row.host.name} 执行远程诊断（实际会经通道机 ssh 检查" \
+                  "链路、地址、路由、网关、ipvsadm、keepalived）"
+            self.record_action(row.host.name, "diagnostics", out, now, None)
+            return out
+        from lvs_tui import actions
+
+        try:
+            result = await actions.diagnostics(actions.ssh_options(self.cfg), row.host,
+                                               self.cfg.duty.diagnostics_timeout)
+        except actions.ActionError as exc:
+            return f"diagnostics: {exc}"
+        self.record_action(row.host.name, "diagnostics", result.text, now, result.result.ok)
+        return result.summary
+
+    async def trace(self, row: HostRow, now: float) -> str:
+        """`t`: traceroute from here to the unreachable address (and from remote vantages)."""
+        target = (row.situation.down_addresses or (row.host.external,))[0]
+        if not self.live:
+            out = f"演示模式：未对模拟地址 {target} 执行 traceroute"
+            self.record_action(row.host.name, "traceroute", out, now, None)
+            return out
+        from lvs_tui import actions
+        from lvs_tui.probes.traceroute import traceroute
+
+        trace = await traceroute(target, timeout=30.0)
+        texts = [f"本地 → {target}:\n{trace.text}"]
+        try:
+            opts = actions.ssh_options(self.cfg)
+            for v in actions.remote_vantages(self.cfg):
+                r = await actions.remote_traceroute(opts, v, target)
+                texts.append(f"{v.name} → {target}:\n{r.text}")
+        except actions.ActionError as exc:
+            texts.append(f"remote traceroute: {exc}")
+        out = "\n".join(texts)
+        self.record_action(row.host.name, "traceroute", out, now, trace.complete)
+        return out
+
+    def snapshot_age(self, host: str, now: float) -> str:
+        """Age of the newest network-config snapshot (reads a directory: call from a worker)."""
+        from lvs_tui.snapshots import newest_snapshot
+
+        try:
+            newest = newest_snapshot(host)
+        except OSError:
+            newest = None
+        if newest is None:
+            return "config snapshot: none (run: lvs-tui snapshot " + host + ")"
+        path, t = newest
+        minutes = max(0.0, now - t) / 60
+        age = f"{minutes / 60 / 24:.0f}d" if minutes >= 2880 else (
+            f"{minutes / 60:.0f}h" if minutes >= 120 else f"{minutes:.0f}m")
+        return f"config snapshot: {age} old · {path}"

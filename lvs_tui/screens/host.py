@@ -44,7 +44,9 @@ class HostScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "back", id="back"),
         Binding("c", "copy_notice", "copy text", id="copy_notice"),
-        Binding("t", "next_text", "next text", id="next_text"),
+        Binding("n", "next_text", "next text", id="next_text"),
+        Binding("t", "traceroute", "traceroute", id="traceroute"),
+        Binding("d", "diagnostics", "diagnostics", id="diagnostics"),
         Binding("v", "show_text", "show text", id="show_text", show=False),
         Binding("r", "chart_range", "1h/6h/24h", id="chart_range"),
         Binding("s", "ssh", "ssh", id="ssh"),
@@ -83,6 +85,17 @@ class HostScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one(HostMatrix).focus(scroll_visible=False)
+        self.snapshot_note = ""
+        self.run_worker(self._snapshot_age(), group="snapshot", exit_on_error=False)
+        self.refresh_view()
+
+    async def _snapshot_age(self) -> None:
+        """The newest config snapshot's age: a directory read, so off the UI thread."""
+        import asyncio
+
+        app = self.app
+        self.snapshot_note = await asyncio.to_thread(
+            app.desk.snapshot_age, self.host, app.clock())  # type: ignore[attr-defined]
         self.refresh_view()
 
     def on_screen_resume(self) -> None:
@@ -141,6 +154,8 @@ class HostScreen(Screen[None]):
         if hw.model:
             text.append(f"hardware: {hw.model} · {hw.nics} x {hw.nic_speed} · {hw.os} · "
                         f"asset {hw.asset_tag or '?'}\n", style="dim")
+        if getattr(self, "snapshot_note", ""):
+            text.append(self.snapshot_note + "\n", style="dim")
         return text
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -260,7 +275,7 @@ class HostScreen(Screen[None]):
         kind = self.shown_kind(g)
         kinds = self._kinds(g)
         tabs = "  ".join(f"[{k}]" if k == kind else k for k in kinds)
-        self.query_one("#texts-title", Static).update(f"texts (t: next, c: copy, v: show)  {tabs}")
+        self.query_one("#texts-title", Static).update(f"texts (n: next, c: copy, v: show)  {tabs}")
         try:
             body = self.app.desk.text(row, kind, now)  # type: ignore[attr-defined]
         except ValueError as exc:
@@ -343,6 +358,34 @@ class HostScreen(Screen[None]):
         app.desk.record_action(self.host, "ssh", f"exit {code}",  # type: ignore
                                app.clock(), code == 0)  # type: ignore[attr-defined]
         app.notify(f"ssh {row.host.name}: exit {code}", timeout=4)
+
+    def action_traceroute(self) -> None:
+        self._run_action("traceroute", "trace")
+
+    def action_diagnostics(self) -> None:
+        self._run_action("diagnostics", "diagnose")
+
+    def _run_action(self, label: str, method: str) -> None:
+        """Run a duty action in a worker; its output is shown, and recorded by the desk in
+        the incident timeline (and so attached to the network handoff text)."""
+        row = self.row
+        if row is None:
+            return
+        app = self.app
+        app.notify(f"{label} {row.host.name}: running…", timeout=3)
+
+        async def work() -> None:
+            from lvs_tui.screens.modals import TextScreen
+
+            try:
+                out = await getattr(app.desk, method)(row, app.clock())  # type: ignore
+            except Exception as exc:  # an action failing must never take the console down
+                out = f"{label} failed: {exc}"
+            self.text_kind = None
+            self.refresh_view()
+            app.push_screen(TextScreen(f"{label} · {row.host.name}", out))
+
+        self.run_worker(work(), group=label, exclusive=True, exit_on_error=False)
 
     def action_chart_range(self) -> None:
         self.hours = RANGES[(RANGES.index(self.hours) + 1) % len(RANGES)]
