@@ -127,8 +127,8 @@ def judge(summary: RingSummary | None, now: float, th: Thresholds, address: str 
         reach = Reach.UNKNOWN
     elif not summary.state:
         reach = Reach.DOWN
-    elif loss is not None and loss >= th.loss_threshold:
-        reach = Reach.LOSS
+    elif loss is not None and sent >= th.window and loss >= th.loss_threshold:
+        reach = Reach.LOSS  # judged on a full window only: 1 lost of the first 4 is no trend
     else:
         reach = Reach.UP
     rtt = summary.rtt

@@ -103,3 +103,9 @@ def test_classify_is_total_and_unknown_input_is_never_down(pattern: list[str],
     if sig.reach is Reach.DOWN:  # only after a run of `hysteresis` unanswered probes
         runs = "".join("u" if x.received else "x" for x in s if x.error is None)
         assert "x" * TH.hysteresis in runs
+
+
+def test_loss_is_judged_on_a_full_window_only() -> None:
+    """One lost ping among the first four after start is not a lossy address."""
+    assert reach("uuxu") is Reach.UP
+    assert reach("uuxuuuuxuu") is Reach.LOSS  # 2 of a full window of 10
