@@ -55,6 +55,8 @@ KEYS: tuple[tuple[str, str, str], ...] = (
      "network handoff)"),
     ("diagnostics", "d", "host view: remote diagnostics over ssh (links, routes, gateway, "
      "ipvsadm, keepalived)"),
+    ("send_text", "w", "host view: send the shown text (robot / admins' email) after `y`; "
+     "off unless [sending] enabled"),
     ("chart_range", "r", "host view: charts 1 h / 6 h / 24 h"),
     ("ssh", "s", "host view: ssh to the host through the jump host (console suspended)"),
     ("confirm_1…confirm_9", "1-9", "host view: confirm the numbered runbook step"),

@@ -194,3 +194,27 @@ class DutyDesk:
         age = f"{minutes / 60 / 24:.0f}d" if minutes >= 2880 else (
             f"{minutes / 60:.0f}h" if minutes >= 120 else f"{minutes:.0f}m")
         return f"config snapshot: {age} old · {path}"
+
+    async def send(self, row: HostRow, kind: str, text: str, now: float) -> str:
+        """Send a confirmed text: the group robot, and email to the admins for notices.
+        Off unless [sending] enabled; every attempt is recorded in the timeline."""
+        settings = self.cfg.sending
+        if not settings.enabled:
+            return "sending is off: set [sending] enabled = true (see docs/config.md)"
+        from lvs_tui import sending
+
+        results = []
+        if settings.webhook_url_env or settings.webhook_url_file:
+            results.append(await sending.WebhookSender(settings).send(text, confirmed=True))
+        emails = sending.admin_emails(self.cfg.fleet, row.host)
+        if settings.smtp_host and emails and kind in ("initial", "update", "recovered"):
+            subject = f"[LVS] {row.host.name} {row.situation.id.value}"
+            results.append(await sending.MailSender(settings).send(emails, subject, text,
+                                                                   confirmed=True))
+        for r in results:
+            if self.incidents is not None:
+                try:
+                    sending.record_sent(self.incidents, row.host.name, kind, text, r)  # type: ignore[arg-type]
+                except Exception as exc:
+                    self.note = f"incident log: {exc}"[:200]
+        return "; ".join(f"{r.channel}: {r.detail}" for r in results) or "nothing to send to"

@@ -47,6 +47,7 @@ class HostScreen(Screen[None]):
         Binding("n", "next_text", "next text", id="next_text"),
         Binding("t", "traceroute", "traceroute", id="traceroute"),
         Binding("d", "diagnostics", "diagnostics", id="diagnostics"),
+        Binding("w", "send_text", "send", id="send_text", show=False),
         Binding("v", "show_text", "show text", id="show_text", show=False),
         Binding("r", "chart_range", "1h/6h/24h", id="chart_range"),
         Binding("s", "ssh", "ssh", id="ssh"),
@@ -358,6 +359,34 @@ class HostScreen(Screen[None]):
         app.desk.record_action(self.host, "ssh", f"exit {code}",  # type: ignore
                                app.clock(), code == 0)  # type: ignore[attr-defined]
         app.notify(f"ssh {row.host.name}: exit {code}", timeout=4)
+
+    def action_send_text(self) -> None:
+        """Send the shown text (webhook / admins' email) after an explicit `y`."""
+        from lvs_tui.screens.modals import ConfirmSendScreen
+
+        shown = self._shown()
+        row = self.row
+        app = self.app
+        if shown is None or row is None:
+            return
+        if not app.cfg.sending.enabled:  # type: ignore[attr-defined]
+            app.notify("sending is off: set [sending] enabled = true", severity="warning")
+            return
+        kind, text = shown
+
+        def answered(ok: bool | None) -> None:
+            if not ok:
+                app.notify("not sent", timeout=3)
+                return
+
+            async def work() -> None:
+                out = await app.desk.send(row, kind, text, app.clock())  # type: ignore
+                app.notify(f"send {kind}: {out}", timeout=8)
+
+            self.run_worker(work(), group="send", exclusive=True, exit_on_error=False)
+
+        app.push_screen(ConfirmSendScreen(f"send the {kind} text for {self.host}?", text),
+                        answered)
 
     def action_traceroute(self) -> None:
         self._run_action("traceroute", "trace")

@@ -72,3 +72,28 @@ class TextScreen(ModalScreen[None]):
             if self.where:
                 yield Label(f"[dim]also in: {self.where}[/dim]")
             yield TextArea(self.text, read_only=True, soft_wrap=True, id="text-area")
+
+
+class ConfirmSendScreen(ModalScreen[bool]):
+    """Sending is never one key: the text is shown and `y` must be pressed to send it."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("y", "confirm", "send", id="confirm_send"),
+        Binding("escape,n", "cancel", "cancel", id="cancel_send"),
+    ]
+
+    def __init__(self, title: str, text: str) -> None:
+        super().__init__()
+        self.title_text = title
+        self.text = text
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="text-box", classes="modal-box"):
+            yield Label(f"[b]{self.title_text}[/b]  y: send · n/esc: cancel")
+            yield TextArea(self.text, read_only=True, soft_wrap=True, id="text-area")
+
+    def action_confirm(self) -> None:
+        self.dismiss(True)
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)
