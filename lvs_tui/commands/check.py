@@ -52,6 +52,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 def collect(args: argparse.Namespace) -> tuple[Config, Board] | None:
     """Build the board from the simulator or from the real sources of --config."""
     if args.demo:
+        if args.at < 0:
+            print(f"--at {args.at:g}: simulated seconds must be >= 0", file=sys.stderr)
+            return None
         sim = Sim(args.scenario, seed=args.seed, start=DEMO_EPOCH)
         store = StateStore()
         sim.fill(store, int(args.at))
