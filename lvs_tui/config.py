@@ -198,7 +198,7 @@ def default_path() -> Path:
 # -- reading -------------------------------------------------------------------------------
 
 
-class _Reader:
+class TableReader:
     """Walks one table, records errors with their key path, never raises for user input."""
 
     def __init__(self, file: str, errors: list[str], table: dict[str, Any], path: str) -> None:
@@ -277,16 +277,16 @@ class _Reader:
             self.error(name, f"{value!r} is not an IPv4 or IPv6 address")
             return ""
 
-    def table_(self, name: str) -> _Reader:
+    def table_(self, name: str) -> TableReader:
         value = self.raw(name)
         if value is None:
             value = {}
         elif not isinstance(value, dict):
             self.error(name, f"{value!r} is not a table")
             value = {}
-        return _Reader(self.file, self.errors, value, self.key(name))
+        return TableReader(self.file, self.errors, value, self.key(name))
 
-    def tables(self, name: str) -> Iterator[_Reader]:
+    def tables(self, name: str) -> Iterator[TableReader]:
         value = self.raw(name)
         if value is None:
             return
@@ -294,7 +294,7 @@ class _Reader:
             self.error(name, "must be an array of tables ([[" + name + "]])")
             return
         for i, item in enumerate(value):
-            yield _Reader(self.file, self.errors, item, f"{self.key(name)}[{i}]")
+            yield TableReader(self.file, self.errors, item, f"{self.key(name)}[{i}]")
 
     def done(self) -> None:
         """Unknown keys are errors: a typo must not silently become a default."""
@@ -303,7 +303,7 @@ class _Reader:
                 self.errors.append(f"{self.file}: {self.key(name)}: unknown key")
 
 
-def _clock(r: _Reader, name: str, default: time) -> time:
+def _clock(r: TableReader, name: str, default: time) -> time:
     value = r.str_(name)
     if not value:
         return default
@@ -314,7 +314,7 @@ def _clock(r: _Reader, name: str, default: time) -> time:
         return default
 
 
-def _dates(r: _Reader, name: str) -> frozenset[date]:
+def _dates(r: TableReader, name: str) -> frozenset[date]:
     out = set()
     for value in r.strs(name):
         try:
@@ -324,7 +324,7 @@ def _dates(r: _Reader, name: str) -> frozenset[date]:
     return frozenset(out)
 
 
-def _office(r: _Reader) -> OfficeHours:
+def _office(r: TableReader) -> OfficeHours:
     days = r.raw("workdays")
     workdays: tuple[int, ...] = (1, 2, 3, 4, 5)
     if days is not None:
@@ -339,7 +339,7 @@ def _office(r: _Reader) -> OfficeHours:
     return office
 
 
-def _ssh_target(r: _Reader, name: str) -> str:
+def _ssh_target(r: TableReader, name: str) -> str:
     value = r.str_(name)
     if value and not _SSH_TARGET.match(value):
         r.error(name, f"{value!r} is not a host name or address")
@@ -347,7 +347,7 @@ def _ssh_target(r: _Reader, name: str) -> str:
     return value
 
 
-def _url(r: _Reader, name: str) -> str:
+def _url(r: TableReader, name: str) -> str:
     value = r.str_(name)
     if value and not re.match(r"^https?://[^\s]+$", value):
         r.error(name, f"{value!r} is not an http(s) URL")
@@ -355,7 +355,7 @@ def _url(r: _Reader, name: str) -> str:
     return value
 
 
-def _duty(r: _Reader) -> Duty:
+def _duty(r: TableReader) -> Duty:
     d = Duty()
     timezone = r.str_("timezone", d.timezone)
     try:
@@ -393,7 +393,7 @@ def _duty(r: _Reader) -> Duty:
     return duty
 
 
-def _existing_file(r: _Reader, name: str) -> str:
+def _existing_file(r: TableReader, name: str) -> str:
     value = r.str_(name)
     if value and not Path(value).expanduser().is_file():
         r.error(name, f"{value!r} does not exist")
@@ -401,7 +401,7 @@ def _existing_file(r: _Reader, name: str) -> str:
     return value
 
 
-def _sending(r: _Reader) -> SendSettings:
+def _sending(r: TableReader) -> SendSettings:
     d = SendSettings()
     if "webhook_url" in r.table or "smtp_password" in r.table:
         name = "webhook_url" if "webhook_url" in r.table else "smtp_password"
@@ -426,14 +426,14 @@ def _sending(r: _Reader) -> SendSettings:
     return out
 
 
-def _ident(r: _Reader, name: str) -> str:
+def _ident(r: TableReader, name: str) -> str:
     value = r.str_(name, required=True)
     if value and not _ID.match(value):
         r.error(name, f"{value!r} may only hold letters, digits, '.', '_' and '-'")
     return value
 
 
-def _idcs(root: _Reader) -> tuple[Idc, ...]:
+def _idcs(root: TableReader) -> tuple[Idc, ...]:
     out = []
     for r in root.tables("idcs"):
         out.append(Idc(_ident(r, "id"), r.str_("name", required=True), r.str_("carrier")))
@@ -441,7 +441,7 @@ def _idcs(root: _Reader) -> tuple[Idc, ...]:
     return tuple(out)
 
 
-def _hardware(r: _Reader) -> Hardware:
+def _hardware(r: TableReader) -> Hardware:
     hw = Hardware(
         model=r.str_("model"), nics=r.num("nics", 0, 0, 64, integer=True),
         nic_speed=r.str_("nic_speed"), os=r.str_("os"), asset_tag=r.str_("asset_tag"),
@@ -456,7 +456,7 @@ def _hardware(r: _Reader) -> Hardware:
     return hw
 
 
-def _services(r: _Reader) -> tuple[Service, ...]:
+def _services(r: TableReader) -> tuple[Service, ...]:
     out = []
     for value in r.strs("services") or ("LVS",):
         try:
@@ -466,7 +466,7 @@ def _services(r: _Reader) -> tuple[Service, ...]:
     return tuple(out)
 
 
-def _hosts(root: _Reader) -> tuple[Host, ...]:
+def _hosts(root: TableReader) -> tuple[Host, ...]:
     out = []
     for r in root.tables("hosts"):
         host = Host(
@@ -481,7 +481,7 @@ def _hosts(root: _Reader) -> tuple[Host, ...]:
     return tuple(out)
 
 
-def _vips(root: _Reader) -> tuple[Vip, ...]:
+def _vips(root: TableReader) -> tuple[Vip, ...]:
     out = []
     for r in root.tables("vips"):
         vip = Vip(address=r.ip("address"), hosts=r.strs("hosts"), service=r.str_("service"),
@@ -493,7 +493,7 @@ def _vips(root: _Reader) -> tuple[Vip, ...]:
     return tuple(out)
 
 
-def _contacts(root: _Reader) -> tuple[Contact, ...]:
+def _contacts(root: TableReader) -> tuple[Contact, ...]:
     out = []
     for r in root.tables("contacts"):
         out.append(Contact(
@@ -506,7 +506,7 @@ def _contacts(root: _Reader) -> tuple[Contact, ...]:
     return tuple(out)
 
 
-def _vantages(root: _Reader) -> tuple[Vantage, ...]:
+def _vantages(root: TableReader) -> tuple[Vantage, ...]:
     out = []
     for r in root.tables("vantages"):
         kind = r.enum("kind", VantageKind) or VantageKind.LOCAL
@@ -527,7 +527,7 @@ def _vantages(root: _Reader) -> tuple[Vantage, ...]:
     return tuple(out)
 
 
-def _zabbix(r: _Reader) -> Zabbix:
+def _zabbix(r: TableReader) -> Zabbix:
     z = Zabbix()
     keys = dict(DEFAULT_KEYS)
     kr = r.table_("keys")
@@ -567,7 +567,7 @@ def _zabbix(r: _Reader) -> Zabbix:
     return zbx
 
 
-def _keys(r: _Reader) -> dict[str, str]:
+def _keys(r: TableReader) -> dict[str, str]:
     out = {}
     for name, value in r.table.items():
         r.used.add(name)
@@ -650,9 +650,9 @@ def parse(text: str, file: str = "config.toml") -> Config:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError([_toml_error(file, exc)]) from None
+        raise ConfigError([toml_error(file, exc)]) from None
     errors: list[str] = []
-    root = _Reader(file, errors, data, "")
+    root = TableReader(file, errors, data, "")
     duty = _duty(root.table_("duty"))
     fleet = Fleet(_idcs(root), _hosts(root), _vips(root), _contacts(root))
     vantages = _vantages(root)
@@ -680,7 +680,7 @@ def parse(text: str, file: str = "config.toml") -> Config:
     return cfg
 
 
-def _toml_error(file: str, exc: tomllib.TOMLDecodeError) -> str:
+def toml_error(file: str, exc: tomllib.TOMLDecodeError) -> str:
     msg = str(exc)
     m = re.search(r"\(at line (\d+), column \d+\)", msg)
     if m:

@@ -19,7 +19,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from lvs_tui.config import SHIPPED_RUNBOOK, Config, ConfigError, _Reader, _toml_error
+from lvs_tui.config import SHIPPED_RUNBOOK, Config, ConfigError, TableReader, toml_error
 from lvs_tui.fleet import Contact, Host, Hours, Mode, Role
 from lvs_tui.situation import Scope, Situation, SituationId
 
@@ -328,9 +328,9 @@ def _load(p: Path, depth: int) -> Runbook:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError([f"{file}: cannot read: {exc}"]) from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError([_toml_error(file, exc)]) from None
+        raise ConfigError([toml_error(file, exc)]) from None
     errors: list[str] = []
-    root = _Reader(file, errors, data, "")
+    root = TableReader(file, errors, data, "")
     head = root.table_("runbook")
     extends = head.str_("extends")
     base = None
@@ -347,7 +347,7 @@ def _load(p: Path, depth: int) -> Runbook:
     return rb
 
 
-def _read(root: _Reader, head: _Reader, file: str, base: Runbook | None) -> Runbook:
+def _read(root: TableReader, head: TableReader, file: str, base: Runbook | None) -> Runbook:
     title = head.str_("title", base.title if base else "")
     language = head.str_("language", base.language if base else "zh")
     always = head.strs("always_confirmable") or (base.always_confirmable if base
@@ -371,7 +371,7 @@ def _read(root: _Reader, head: _Reader, file: str, base: Runbook | None) -> Runb
                    years)
 
 
-def _confirmations(r: _Reader, base: Runbook | None) -> dict[str, str]:
+def _confirmations(r: TableReader, base: Runbook | None) -> dict[str, str]:
     out = dict(base.confirmations) if base else {}
     for name in list(r.table):
         out[name] = r.str_(name, required=True)
@@ -381,7 +381,7 @@ def _confirmations(r: _Reader, base: Runbook | None) -> dict[str, str]:
     return out
 
 
-def _text_table(r: _Reader, base: Runbook | None) -> dict[str, str]:
+def _text_table(r: TableReader, base: Runbook | None) -> dict[str, str]:
     """[texts] kinds, and its sub-tables flattened: [texts.phrase] cause -> "phrase.cause"."""
     out = dict(base.texts) if base else {}
     for name in list(r.table):
@@ -396,7 +396,7 @@ def _text_table(r: _Reader, base: Runbook | None) -> dict[str, str]:
     return out
 
 
-def _place(r: _Reader, step: Step, steps: list[Step]) -> list[Step]:
+def _place(r: TableReader, step: Step, steps: list[Step]) -> list[Step]:
     """Same id replaces in place, unless `after`/`before` moves it; new steps go there too,
     else at the end."""
     after, before = r.str_("after"), r.str_("before")
@@ -417,7 +417,7 @@ def _place(r: _Reader, step: Step, steps: list[Step]) -> list[Step]:
     return [*steps[:i], step, *steps[i:]]
 
 
-def _step(r: _Reader, confirmations: dict[str, str]) -> Step:
+def _step(r: TableReader, confirmations: dict[str, str]) -> Step:
     sid = r.str_("id", required=True)
     role = r.enum("role", Role, Role.ADMIN) if "role" in r.table else None
     also = tuple(x for x in (_enum_item(r, "also", v, Role) for v in r.strs("also")) if x)
@@ -431,7 +431,7 @@ def _step(r: _Reader, confirmations: dict[str, str]) -> Step:
         repeat=r.bool_("repeat", False))
 
 
-def _enum_item(r: _Reader, key: str, value: str, kind: type[StrEnum]) -> Any:
+def _enum_item(r: TableReader, key: str, value: str, kind: type[StrEnum]) -> Any:
     try:
         return kind(value)
     except ValueError:
@@ -439,14 +439,14 @@ def _enum_item(r: _Reader, key: str, value: str, kind: type[StrEnum]) -> Any:
         return None
 
 
-def _known_text(r: _Reader, kind: str) -> bool:
+def _known_text(r: TableReader, kind: str) -> bool:
     if kind in TEXT_KINDS:
         return True
     r.error("texts", f"{kind!r} is not one of {', '.join(TEXT_KINDS)}")
     return False
 
 
-def _actions(r: _Reader) -> tuple[str, ...]:
+def _actions(r: TableReader) -> tuple[str, ...]:
     out = []
     for a in r.strs("actions"):
         name, _, arg = a.partition(":")
@@ -459,31 +459,31 @@ def _actions(r: _Reader) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _conditions(r: _Reader, key: str) -> tuple[Condition, ...]:
+def _conditions(r: TableReader, key: str) -> tuple[Condition, ...]:
     value = r.raw(key)
     if value is None:
         return ()
     if isinstance(value, dict):
-        return (_condition(_Reader(r.file, r.errors, value, r.key(key))),)
+        return (_condition(TableReader(r.file, r.errors, value, r.key(key))),)
     if isinstance(value, list) and all(isinstance(v, dict) for v in value):
-        return tuple(_condition(_Reader(r.file, r.errors, v, f"{r.key(key)}[{i}]"))
+        return tuple(_condition(TableReader(r.file, r.errors, v, f"{r.key(key)}[{i}]"))
                      for i, v in enumerate(value))
     r.error(key, f"{value!r} is not a table or an array of tables")
     return ()
 
 
-def _enum_set(r: _Reader, key: str, kind: type[StrEnum]) -> frozenset[Any] | None:
+def _enum_set(r: TableReader, key: str, kind: type[StrEnum]) -> frozenset[Any] | None:
     if key not in r.table:
         return None
     values = r.strs(key)
     return frozenset(x for x in (_enum_item(r, key, v, kind) for v in values) if x)
 
 
-def _flag(r: _Reader, key: str) -> bool | None:
+def _flag(r: TableReader, key: str) -> bool | None:
     return r.bool_(key, False) if key in r.table else None
 
 
-def _condition(r: _Reader) -> Condition:
+def _condition(r: TableReader) -> Condition:
     c = Condition(
         situation=_enum_set(r, "situation", SituationId), mode=_enum_set(r, "mode", Mode),
         scope=_enum_set(r, "scope", Scope), service_unaffected=_flag(r, "service_unaffected"),
@@ -496,7 +496,7 @@ def _condition(r: _Reader) -> Condition:
     return c
 
 
-def _check_refs(root: _Reader, file: str, steps: list[Step], confirmations: dict[str, str],
+def _check_refs(root: TableReader, file: str, steps: list[Step], confirmations: dict[str, str],
                 texts: dict[str, str]) -> None:
     """Typos in names must fail loudly: a misspelt confirmation would never complete."""
     err = root.errors.append
