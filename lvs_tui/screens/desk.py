@@ -8,9 +8,14 @@ confirmations in memory. The screens never import runbook/texts/incidents themse
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from lvs_tui.board import Board, HostRow
 from lvs_tui.config import Config
+
+if TYPE_CHECKING:  # imported lazily at run time: either may fail to load and be left out
+    from lvs_tui.incidents import IncidentLog
+    from lvs_tui.runbook import Plan, Runbook
 
 TEXT_ORDER = ("initial", "update", "recovered", "reboot", "network", "borrow")
 
@@ -20,17 +25,17 @@ class Guidance:
     """What the side pane and the host view show about the runbook for one host."""
 
     host: str
-    plan: object | None = None  # runbook.Plan when the runbook is loaded
+    plan: Plan | None = None  # when the runbook is loaded
     current_text: str | None = None  # the text kind `c` copies
     note: str = ""  # why there is no plan
     labels: dict[str, str] = field(default_factory=dict)  # confirmation -> label
 
 
 class DutyDesk:
-    def __init__(self, cfg: Config, incidents: object | None = None,
-                 runbook: object | None = None, live: bool = False) -> None:
+    def __init__(self, cfg: Config, incidents: IncidentLog | None = None,
+                 runbook: Runbook | None = None, live: bool = False) -> None:
         self.cfg = cfg
-        self.incidents = incidents  # incidents.IncidentLog or None
+        self.incidents = incidents
         # Actions send packets only when live (the real dashboard); the demo's and the tests'
         # addresses are simulated, so nothing is ever sent to them.
         self.live = live
@@ -38,7 +43,7 @@ class DutyDesk:
         self.runbook = runbook if runbook is not None else self._load_runbook()
         self._confirmed: dict[str, list[tuple[str, float]]] = {}  # without an incident log
 
-    def _load_runbook(self) -> object | None:
+    def _load_runbook(self) -> Runbook | None:
         try:
             from lvs_tui.runbook import load_runbook
 
@@ -54,7 +59,7 @@ class DutyDesk:
             return
         for row in board.rows:
             try:
-                self.incidents.observe(row.situation, board.now)  # type: ignore[attr-defined]
+                self.incidents.observe(row.situation, board.now)
             except Exception as exc:
                 self.note = f"incident log: {exc}"[:200]
                 return
@@ -62,7 +67,7 @@ class DutyDesk:
     def confirmations(self, host: str) -> tuple[tuple[str, float], ...]:
         if self.incidents is not None:
             try:
-                return self.incidents.confirmations(host)  # type: ignore[attr-defined]
+                return self.incidents.confirmations(host)
             except Exception:
                 pass
         return tuple(self._confirmed.get(host, ()))
@@ -70,8 +75,8 @@ class DutyDesk:
     def confirm(self, host: str, name: str, now: float) -> None:
         if self.incidents is not None:
             try:
-                self.incidents.confirm(host, name, now)  # type: ignore[attr-defined]
-                if name in {n for n, _ in self.incidents.confirmations(host)}:  # type: ignore
+                self.incidents.confirm(host, name, now)
+                if name in {n for n, _ in self.incidents.confirmations(host)}:
                     return
             except Exception:
                 pass
@@ -81,7 +86,7 @@ class DutyDesk:
         if self.incidents is None:
             return
         try:
-            self.incidents.record_text(host, kind, text, how, now)  # type: ignore[attr-defined]
+            self.incidents.record_text(host, kind, text, how, now)
         except Exception as exc:
             self.note = f"incident log: {exc}"[:200]
 
@@ -90,7 +95,7 @@ class DutyDesk:
         if self.incidents is None:
             return
         try:
-            self.incidents.record_action(host, action, output, now, ok)  # type: ignore
+            self.incidents.record_action(host, action, output, now, ok)
         except Exception as exc:
             self.note = f"incident log: {exc}"[:200]
 
@@ -102,7 +107,7 @@ class DutyDesk:
 
         confirmations = self.confirmations(row.host.name)
         try:
-            p = plan(self.runbook, row.situation, row.host, self.cfg,  # type: ignore[arg-type]
+            p = plan(self.runbook, row.situation, row.host, self.cfg,
                      confirmations, now)
         except Exception as exc:
             return Guidance(row.host.name, note=f"runbook error: {exc}"[:200])
@@ -117,7 +122,7 @@ class DutyDesk:
 
             ctx = texts.context(self.cfg, row.situation, row.host,
                                 self.confirmations(row.host.name), now,
-                                runbook=self.runbook,  # type: ignore[arg-type]
+                                runbook=self.runbook,
                                 traceroute=self.handoff_attachments(row.host.name))
             return texts.render(kind, ctx)
         except Exception as exc:
@@ -132,7 +137,7 @@ class DutyDesk:
         parts = []
         for action, title in (("traceroute", ""), ("diagnostics", "远程诊断：")):
             try:
-                event = self.incidents.last_action(host, action)  # type: ignore[attr-defined]
+                event = self.incidents.last_action(host, action)
             except Exception:
                 event = None
             if event is not None and event.detail:
@@ -214,7 +219,7 @@ class DutyDesk:
         for r in results:
             if self.incidents is not None:
                 try:
-                    sending.record_sent(self.incidents, row.host.name, kind, text, r)  # type: ignore[arg-type]
+                    sending.record_sent(self.incidents, row.host.name, kind, text, r)
                 except Exception as exc:
                     self.note = f"incident log: {exc}"[:200]
         return "; ".join(f"{r.channel}: {r.detail}" for r in results) or "nothing to send to"
