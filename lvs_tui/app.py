@@ -26,6 +26,7 @@ from lvs_tui.clipboard import CopyResult, copy_out, osc52_supported
 from lvs_tui.config import Config
 from lvs_tui.probes import Source
 from lvs_tui.screens.desk import DutyDesk
+from lvs_tui.signals import SignalMemo
 from lvs_tui.state import SourceState, SourceStatus, StateStore
 from lvs_tui.widgets.fleet_table import FleetLine
 from lvs_tui.widgets.lines import fleet_lines
@@ -127,6 +128,7 @@ class LvsApp(App[int]):
         self.cfg = config
         self.sources = tuple(sources)
         self.store = store if store is not None else StateStore()
+        self._signal_memo: SignalMemo = {}  # judged signals of unchanged rings (board.evaluate)
         self.clock = clock
         self.desk = desk if desk is not None else DutyDesk(config)
         self.theme_choice = theme or config.duty.theme
@@ -229,7 +231,7 @@ class LvsApp(App[int]):
 
     def _build(self, now: float, palette: dict[str, str]
                ) -> tuple[Board, tuple[FleetLine, ...]]:
-        board = evaluate(self.cfg, self.store, now)
+        board = evaluate(self.cfg, self.store, now, self._signal_memo)
         self.desk.observe(board)
         return board, fleet_lines(self.cfg, board, self.store, palette)
 

@@ -11,7 +11,13 @@ from dataclasses import dataclass
 from lvs_tui.config import Config
 from lvs_tui.diagnosis import diagnose_fleet
 from lvs_tui.fleet import Host
-from lvs_tui.signals import HostSignals, VantageHealth, host_signals, vantage_health
+from lvs_tui.signals import (
+    HostSignals,
+    SignalMemo,
+    VantageHealth,
+    host_signals,
+    vantage_health,
+)
 from lvs_tui.situation import Severity, Situation, SituationId
 from lvs_tui.state import SourceStatus, StateStore
 
@@ -54,9 +60,13 @@ class Board:
         return tuple(r for r in self.rows if r.situation.severity >= Severity.CRITICAL)
 
 
-def evaluate(cfg: Config, store: StateStore, now: float) -> Board:
+def evaluate(cfg: Config, store: StateStore, now: float, memo: SignalMemo | None = None
+             ) -> Board:
+    """The fleet at `now`. A caller evaluating every second passes the same `memo` each
+    time, so rings without a new sample are not judged again."""
     health = vantage_health(cfg, store, now)
-    signals = {h.name: host_signals(cfg, store, h, now, health) for h in cfg.fleet.hosts}
+    signals = {h.name: host_signals(cfg, store, h, now, health, memo)
+               for h in cfg.fleet.hosts}
     sits = diagnose_fleet(cfg, signals, now)
     idc_order = {i.id: n for n, i in enumerate(cfg.fleet.idcs)}
     rows = sorted((HostRow(h, signals[h.name], sits[h.name]) for h in cfg.fleet.hosts),

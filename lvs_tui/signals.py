@@ -172,9 +172,20 @@ def vantage_health(cfg: Config, store: StateStore, now: float) -> dict[str, Vant
     return out
 
 
+# (vantage, address) -> (the ring summary judged, its signal): see host_signals.
+SignalMemo = dict[tuple[str, str], tuple[RingSummary, AddressSignal]]
+
+
 def host_signals(cfg: Config, store: StateStore, host: Host, now: float,
-                 health: dict[str, VantageHealth]) -> HostSignals:
-    """Everything known about one host at `now`."""
+                 health: dict[str, VantageHealth], memo: SignalMemo | None = None
+                 ) -> HostSignals:
+    """Everything known about one host at `now`.
+
+    `memo` (kept by a caller that evaluates every second) reuses a signal while its ring
+    has had no new sample and it is still fresh: remote vantages report once a minute, so
+    most rings do not change between two evaluations. A reused signal's `age` is the age
+    when it was judged; ages are shown only for unknown signals, which are never reused.
+    """
     targets = [(side, addr) for side, addr in host.addresses]
     targets += [(Side.VIP, v.address) for v in cfg.fleet.vips_of(host.name)]
     sigs = []
@@ -189,7 +200,15 @@ def host_signals(cfg: Config, store: StateStore, host: Host, now: float,
                 sigs.append(AddressSignal(addr, side, v.id, Reach.UNKNOWN,
                                           detail=f"vantage unhealthy: {hv.detail}"))
                 continue
-            sigs.append(judge(summary, now, th, addr, side, v.id))
+            hit = memo.get((v.id, addr)) if memo is not None else None
+            if (hit is not None and hit[0] is summary and hit[1].reach is not Reach.UNKNOWN
+                    and now - summary.newest_t <= th.stale_after):
+                sigs.append(hit[1])
+                continue
+            sig = judge(summary, now, th, addr, side, v.id)
+            if memo is not None:
+                memo[(v.id, addr)] = (summary, sig)
+            sigs.append(sig)
     return HostSignals(host, tuple(sigs), *_monitoring(cfg, store, host, now),
                        problems=store.problems(host.name), login=store.login(host.name),
                        on_alert_page=_on_alert_page(store, host, targets))

@@ -117,3 +117,28 @@ def test_every_scenario_name_runs() -> None:
     for name in SCENARIOS:
         b, _ = board(name, 120)
         assert len(b.rows) == 42
+
+
+def test_memoised_evaluation_gives_the_same_verdicts_as_a_fresh_one() -> None:
+    """The app's signal memo (reuse of unchanged rings' signals) must never change a
+    verdict: step through a fault and its recovery, comparing with a memo-free evaluation."""
+    sim = Sim("recovery", start=T0)
+    store = StateStore()
+    sim.fill(store, 40)
+    memo: dict = {}
+    reused = 0
+    for k in range(41, 700, 7):
+        for kk in range(k - 6, k + 1):
+            sim.tick(store, kk)
+        now = T0 + k
+        before = len(memo)
+        with_memo = evaluate(sim.config, store, now, memo)
+        fresh = evaluate(sim.config, store, now)
+        reused += before == len(memo)
+        for a, b in zip(with_memo.rows, fresh.rows, strict=True):
+            assert a.host.name == b.host.name
+            assert (a.situation.id, a.situation.severity, a.situation.since) == (
+                b.situation.id, b.situation.severity, b.situation.since), (k, a.host.name)
+            assert [s.reach for s in a.signals.addresses] == [
+                s.reach for s in b.signals.addresses]
+    assert memo and reused
