@@ -84,9 +84,10 @@ def test_demo_red_host_drill_down_copy_quit(tmp_path: Path) -> None:
         deadline = time.monotonic() + 15
         dead = ""
         while time.monotonic() < deadline:
+            # tmux marks the pane dead a moment before it records the exit status
             dead = tmux("display-message", "-p", "-t", "e2e",
-                        "#{pane_dead} #{pane_dead_status}").strip()
-            if dead.startswith("1"):
+                        "#{pane_dead} #{pane_dead_status}#{pane_dead_signal}").strip()
+            if dead.startswith("1") and len(dead.split()) == 2:
                 break
             time.sleep(0.3)
         assert dead == "1 0", f"lvs-tui did not exit cleanly: {dead}\n{tmux.screen()}"
