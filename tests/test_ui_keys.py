@@ -29,6 +29,14 @@ def table(app) -> FleetTable:  # type: ignore[no-untyped-def]
     return app.screen.table
 
 
+async def open_host_view(r, pilot) -> None:  # type: ignore[no-untyped-def]
+    """The first board, then enter on the top row (the red host)."""
+    await r.app.next_board()
+    await pilot.pause()
+    await pilot.press("enter")
+    await pilot.pause()
+
+
 def hosts_shown(app) -> list[str]:  # type: ignore[no-untyped-def]
     t = table(app)
     return [str(t.coordinate_to_cell_key((i, 0)).row_key.value) for i in range(t.row_count)]
@@ -73,10 +81,7 @@ async def test_cursor_follows_its_host_when_rows_resort(tmp_path: Path) -> None:
 async def test_enter_drills_down_and_escape_returns(tmp_path: Path) -> None:
     r = rig(tmp_path)
     async with r.app.run_test(size=(120, 40)) as pilot:
-        await r.app.next_board()
-        await pilot.pause()
-        await pilot.press("enter")
-        await pilot.pause()
+        await open_host_view(r, pilot)
         assert isinstance(r.app.screen, HostScreen)
         assert r.app.screen.host == VICTIM
         head = str(r.app.screen.query_one("#host-head").render())
@@ -204,10 +209,7 @@ async def test_confirmations_advance_the_runbook_step(tmp_path: Path) -> None:
 async def test_host_view_texts_cycle_and_copy_each_kind(tmp_path: Path) -> None:
     r = rig(tmp_path)
     async with r.app.run_test(size=(120, 40)) as pilot:
-        await r.app.next_board()
-        await pilot.pause()
-        await pilot.press("enter")
-        await pilot.pause()
+        await open_host_view(r, pilot)
         screen = r.app.screen
         seen = set()
         for _ in range(6):
@@ -375,10 +377,7 @@ async def test_ssh_key_builds_the_jump_host_login(tmp_path: Path) -> None:
     (nothing is run, nothing is sent)."""
     r = rig(tmp_path)
     async with r.app.run_test(size=(120, 40)) as pilot:
-        await r.app.next_board()
-        await pilot.pause()
-        await pilot.press("enter")
-        await pilot.pause()
+        await open_host_view(r, pilot)
         await pilot.press("s")
         await pilot.pause()
         notes = [str(n.message) for n in r.app._notifications]
@@ -396,10 +395,7 @@ async def test_traceroute_and_diagnostics_keys_record_and_attach_to_the_handoff(
     r = rig(tmp_path)
     assert r.app.desk.live is False
     async with r.app.run_test(size=(120, 40)) as pilot:
-        await r.app.next_board()
-        await pilot.pause()
-        await pilot.press("enter")
-        await pilot.pause()
+        await open_host_view(r, pilot)
         for key, action in (("t", "traceroute"), ("d", "diagnostics")):
             await pilot.press(key)
             for _ in range(20):
@@ -447,10 +443,7 @@ async def test_send_needs_the_explicit_y_and_is_recorded(tmp_path: Path,
     r = rig(tmp_path)
     try:
         async with r.app.run_test(size=(120, 40)) as pilot:
-            await r.app.next_board()
-            await pilot.pause()
-            await pilot.press("enter")
-            await pilot.pause()
+            await open_host_view(r, pilot)
             await pilot.press("w")  # sending off: refused, nothing sent
             await pilot.pause()
             assert not isinstance(r.app.screen, ConfirmSendScreen)
