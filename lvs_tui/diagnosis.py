@@ -15,6 +15,7 @@ from __future__ import annotations
 import time as _time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from datetime import datetime, tzinfo
 
 from lvs_tui.config import Config, Duty
 from lvs_tui.fleet import Fleet, Host, Mode, Side, Vip
@@ -110,11 +111,9 @@ def _views(sig: HostSignals, names: Mapping[str, str]) -> dict[str, SideView]:
     return {a: side_view(tuple(ss), names) for a, ss in by_addr.items()}
 
 
-def _fmt_time(t: float | None, tz) -> str:
+def _fmt_time(t: float | None, tz: tzinfo) -> str:
     if t is None:
         return "?"
-    from datetime import datetime
-
     return datetime.fromtimestamp(t, tz).strftime("%H:%M:%S")
 
 
