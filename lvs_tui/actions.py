@@ -23,6 +23,7 @@ from enum import StrEnum
 
 from lvs_tui.config import Config, Vantage, VantageKind
 from lvs_tui.fleet import Host
+from lvs_tui.state import Login, LoginState
 
 _USER = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
 _HOSTNAME = re.compile(r"^[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,252})$")
@@ -150,6 +151,19 @@ class Outcome(StrEnum):
     FAILED = "failed"  # ran, non-zero exit (ssh: 255 = could not connect)
     TIMEOUT = "timeout"  # killed at the overall timeout
     NOT_FOUND = "not_found"  # the program is not installed
+
+
+SSH_CANNOT_CONNECT = 255  # ssh's own exit status when it could not log in
+
+
+def login_result(returncode: int | None, timed_out: bool, t: float,
+                 detail: str = "") -> Login:
+    """What an ssh run says about logging in through the jump host (a diagnosis signal):
+    255 or a timeout = login failed; any other exit = we got in (the remote command's
+    own status does not matter)."""
+    if timed_out or returncode == SSH_CANNOT_CONNECT:
+        return Login(LoginState.FAILED, t, detail)
+    return Login(LoginState.OK, t, detail)
 
 
 @dataclass(frozen=True, slots=True)

@@ -131,6 +131,7 @@ class LvsApp(App[int]):
         self._signal_memo: SignalMemo = {}  # judged signals of unchanged rings (board.evaluate)
         self.clock = clock
         self.desk = desk if desk is not None else DutyDesk(config)
+        self.desk.store = self.store  # login results of ssh actions are diagnosis signals
         self.theme_choice = theme or config.duty.theme
         self.bell_on = config.duty.bell if bell is None else bell
         self.state_dir = state_dir

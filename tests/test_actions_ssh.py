@@ -165,3 +165,24 @@ async def test_traceroute_local_and_from_remote_vantage(lab: SshLab) -> None:
     remote = await remote_traceroute(opts(lab), vantage, TARGET, s)
     assert remote.ok, remote.text
     assert f" 1  {TARGET}" in remote.output
+
+
+def test_an_ssh_run_is_a_login_probe_for_diagnosis() -> None:
+    """ssh's 255 or a timeout = login failed; any other exit = we got in. The live desk
+    puts it in the store, where diagnosis reads it; the demo's desk never does."""
+    from lvs_tui.actions import login_result
+    from lvs_tui.screens.desk import DutyDesk
+    from lvs_tui.sim import demo_config
+    from lvs_tui.state import LoginState, StateStore
+
+    assert login_result(255, False, 1.0).state is LoginState.FAILED
+    assert login_result(None, True, 1.0).state is LoginState.FAILED
+    assert login_result(0, False, 1.0).state is LoginState.OK
+    assert login_result(1, False, 1.0).state is LoginState.OK  # remote command failed
+    cfg = demo_config()
+    for live, expected in ((True, LoginState.FAILED), (False, None)):
+        desk = DutyDesk(cfg, live=live)
+        desk.store = StateStore()
+        desk.record_login("lvs-cernet-01", 255, False, 5.0)
+        got = desk.store.login("lvs-cernet-01")
+        assert (got.state if got else None) is expected

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from lvs_tui.board import Board, HostRow
 from lvs_tui.config import Config
+from lvs_tui.state import StateStore
 
 if TYPE_CHECKING:  # imported lazily at run time: either may fail to load and be left out
     from lvs_tui.incidents import IncidentLog
@@ -39,6 +40,7 @@ class DutyDesk:
         # Actions send packets only when live (the real dashboard); the demo's and the tests'
         # addresses are simulated, so nothing is ever sent to them.
         self.live = live
+        self.store: StateStore | None = None  # set by the app: where login results go
         self.note = ""
         self.runbook = runbook if runbook is not None else self._load_runbook()
         self._confirmed: dict[str, list[tuple[str, float]]] = {}  # without an incident log
@@ -159,7 +161,20 @@ class DutyDesk:
         except actions.ActionError as exc:
             return f"diagnostics: {exc}"
         self.record_action(row.host.name, "diagnostics", result.text, now, result.result.ok)
+        self.record_login(row.host.name, result.result.returncode,
+                          result.result.outcome is actions.Outcome.TIMEOUT, now)
         return result.summary
+
+    def record_login(self, host: str, returncode: int | None, timed_out: bool,
+                     now: float) -> None:
+        """An ssh run through the jump host is a login probe: diagnosis reads it (a login
+        after an outage is a sign of life; a failed one corroborates host_down)."""
+        if self.store is None or not self.live:
+            return
+        from lvs_tui.actions import login_result
+
+        self.store.set_login(host, login_result(returncode, timed_out, now,
+                                                f"ssh exit {returncode}"))
 
     async def trace(self, row: HostRow, now: float) -> str:
         """`t`: traceroute from here to the unreachable address (and from remote vantages)."""
@@ -186,7 +201,7 @@ class DutyDesk:
 
     def snapshot_age(self, host: str, now: float) -> str:
         """Age of the newest network-config snapshot (reads a directory: call from a worker)."""
-        from lvs_tui.snapshots import newest_snapshot
+        from lvs_tui.snapshots import age_text, newest_snapshot
 
         try:
             newest = newest_snapshot(host)
@@ -194,11 +209,7 @@ class DutyDesk:
             newest = None
         if newest is None:
             return "config snapshot: none (run: lvs-tui snapshot " + host + ")"
-        path, t = newest
-        minutes = max(0.0, now - t) / 60
-        age = f"{minutes / 60 / 24:.0f}d" if minutes >= 2880 else (
-            f"{minutes / 60:.0f}h" if minutes >= 120 else f"{minutes:.0f}m")
-        return f"config snapshot: {age} old · {path}"
+        return f"{age_text(host, now)} · {newest[0]}"
 
     async def send(self, row: HostRow, kind: str, text: str, now: float) -> str:
         """Send a confirmed text: the group robot, and email to the admins for notices.

@@ -358,6 +358,7 @@ class HostScreen(Screen[None]):
             return
         app.desk.record_action(self.host, "ssh", f"exit {code}",  # type: ignore
                                app.clock(), code == 0)  # type: ignore[attr-defined]
+        app.desk.record_login(self.host, code, False, app.clock())  # type: ignore
         app.notify(f"ssh {row.host.name}: exit {code}", timeout=4)
 
     def action_send_text(self) -> None:
