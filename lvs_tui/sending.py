@@ -11,7 +11,6 @@ Every attempt, sent or failed, goes into the incident timeline via `record_sent`
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import smtplib
 import ssl
@@ -22,13 +21,13 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from enum import StrEnum
-from pathlib import Path
 
 import httpx
 
 from lvs_tui.config import SendSettings, SmtpSecurity
 from lvs_tui.fleet import Fleet, Host
 from lvs_tui.incidents import Event, IncidentLog
+from lvs_tui.secret import SecretError, require_secret
 
 _EMAIL = re.compile(r"^[^@\s<>,;\"]+@[A-Za-z0-9.-]+$")
 WECOM_RATE_LIMITED = 45009  # WeCom's errcode for "api freq out of limit"
@@ -52,27 +51,6 @@ class SendResult:
     @property
     def ok(self) -> bool:
         return self.outcome is Outcome.SENT
-
-
-class SecretError(Exception):
-    """A secret cannot be read: one line naming the variable or file."""
-
-
-def read_secret(env: str, file: str, what: str) -> str:
-    if env:
-        value = os.environ.get(env, "").strip()
-        if not value:
-            raise SecretError(f"{what}: environment variable {env} is not set")
-        return value
-    if file:
-        try:
-            value = Path(file).expanduser().read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise SecretError(f"{what}: cannot read {file}: {exc.strerror}") from None
-        if not value:
-            raise SecretError(f"{what}: {file} is empty")
-        return value
-    raise SecretError(f"{what}: not configured (set an _env or _file key)")
 
 
 class RateLimit:
@@ -121,7 +99,7 @@ class WebhookSender:
         if refused:
             return refused
         try:
-            url = read_secret(self.settings.webhook_url_env, self.settings.webhook_url_file,
+            url = require_secret(self.settings.webhook_url_env, self.settings.webhook_url_file,
                               "sending.webhook_url")
         except SecretError as exc:
             return SendResult(self.channel, Outcome.REFUSED, str(exc), now)
@@ -181,7 +159,7 @@ class MailSender:
         password = ""
         if s.smtp_user:
             try:
-                password = read_secret(s.smtp_password_env, s.smtp_password_file,
+                password = require_secret(s.smtp_password_env, s.smtp_password_file,
                                        "sending.smtp_password")
             except SecretError as exc:
                 return SendResult(self.channel, Outcome.REFUSED, str(exc), now)

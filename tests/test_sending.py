@@ -135,7 +135,7 @@ async def test_secret_from_file_or_a_clear_error(robot: tuple[str, Robot], tmp_p
     monkeypatch.delenv("LVS_TUI_TEST_WEBHOOK", raising=False)
     r = await WebhookSender(on()).send("x", True)
     assert r.outcome is Outcome.REFUSED
-    assert r.detail == "sending.webhook_url: environment variable LVS_TUI_TEST_WEBHOOK is not set"
+    assert r.detail == "sending.webhook_url_env: $LVS_TUI_TEST_WEBHOOK is not set"
     secret = tmp_path / "webhook"
     secret.write_text(url + "\n")
     r = await WebhookSender(on(url_env="", webhook_url_file=str(secret))).send("x", True)

@@ -26,12 +26,10 @@ import contextlib
 import hashlib
 import logging
 import math
-import os
 import threading
 import time
 from dataclasses import dataclass, field
 from enum import StrEnum
-from pathlib import Path
 from typing import Any
 
 import requests
@@ -41,6 +39,7 @@ from pyzabbix import ZabbixAPI, ZabbixAPIException
 from lvs_tui.config import Config, Vantage, VantageKind
 from lvs_tui.fleet import normalize_ip
 from lvs_tui.probes import Source
+from lvs_tui.secret import SecretError, read_secret
 from lvs_tui.state import (
     Metric,
     MetricSample,
@@ -95,31 +94,16 @@ class Credentials:
         return f"Credentials({self.kind.value}, user={self.user!r}, secret=***)"
 
 
-def _read_secret(env: str, file: str, what: str) -> str | None:
-    if env:
-        value = os.environ.get(env, "").strip()
-        if value:
-            return value
-        if not file:
-            raise ZabbixError(f"zabbix.{what}_env: ${env} is not set")
-    if file:
-        try:
-            value = Path(file).expanduser().read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise ZabbixError(f"zabbix.{what}_file: {file!r}: {exc.strerror}") from None
-        if not value:
-            raise ZabbixError(f"zabbix.{what}_file: {file!r} is empty")
-        return value
-    return None
-
-
 def read_credentials(cfg: Config) -> Credentials:
     """The token (preferred) or user + password, read fresh at every login."""
     z = cfg.zabbix
-    token = _read_secret(z.token_env, z.token_file, "token")
-    if token:
-        return Credentials(AuthKind.TOKEN, "", token)
-    password = _read_secret(z.password_env, z.password_file, "password")
+    try:
+        token = read_secret(z.token_env, z.token_file, "zabbix.token")
+        if token:
+            return Credentials(AuthKind.TOKEN, "", token)
+        password = read_secret(z.password_env, z.password_file, "zabbix.password")
+    except SecretError as exc:
+        raise ZabbixError(str(exc)) from None
     if z.user and password:
         return Credentials(AuthKind.PASSWORD, z.user, password)
     raise ZabbixError("zabbix: no API token and no user/password configured")
