@@ -68,6 +68,7 @@ class EventKind(StrEnum):
     TEXT = "text"  # name: text kind (initial, reboot…); data.how: copied | sent | send_failed
     ACTION = "action"  # name: ssh | diagnostics | traceroute | snapshot; detail: output
     RECOVERED = "recovered"  # the host is ok again: the incident closes
+    RETIRED = "retired"  # the host left the config: nobody watches it, the incident closes
 
 
 class IncidentLogError(Exception):
@@ -273,9 +274,18 @@ class IncidentLog:
         self._open[s.host] = (incident_id, key)
         return event
 
-    def _close_incident(self, host: str, incident_id: int, now: float) -> Event:
+    def retire(self, hosts: frozenset[str], now: float) -> tuple[Event, ...]:
+        """Close the open incidents of hosts no longer in the config (`hosts`): otherwise
+        they stay open forever, since no evaluation will ever see those hosts ok."""
+        gone = sorted(h for h in self._open if h not in hosts)
+        return tuple(self._close_incident(h, self._open[h][0], now, EventKind.RETIRED,
+                                          "removed from the config") for h in gone)
+
+    def _close_incident(self, host: str, incident_id: int, now: float,
+                        kind: EventKind = EventKind.RECOVERED, detail: str = "") -> Event:
         with self._write() as db:
-            event = self._insert(db, incident_id, host, now, EventKind.RECOVERED, "ok")
+            event = self._insert(db, incident_id, host, now, kind, "ok" if not detail else
+                                 kind.value, detail)
             db.execute("UPDATE incidents SET closed = ? WHERE id = ?", (now, incident_id))
         del self._open[host]
         return event

@@ -107,6 +107,23 @@ def test_confirmations_and_resume_after_restart(tmp_path: Path) -> None:
     log.close()
 
 
+def test_incidents_of_hosts_removed_from_the_config_close(tmp_path: Path) -> None:
+    path = tmp_path / "i.db"
+    log = IncidentLog(path)
+    log.observe(sit("old", DOWN), 10.0)
+    log.observe(sit("kept", DOWN), 11.0)
+    log.close()
+    log = IncidentLog(path)  # restarted with a config that no longer has "old"
+    events = log.retire(frozenset({"kept", "new"}), 20.0)
+    assert [(e.host, e.kind, e.detail) for e in events] == [
+        ("old", EventKind.RETIRED, "removed from the config")]
+    assert [i.host for i in log.open_incidents()] == ["kept"]
+    (closed,) = [i for i in log.incidents() if i.host == "old"]
+    assert closed.closed == 20.0
+    assert log.retire(frozenset({"kept"}), 21.0) == ()  # nothing left to close
+    log.close()
+
+
 def test_a_number_moving_in_the_evidence_is_no_change(tmp_path: Path) -> None:
     with IncidentLog(tmp_path / "i.db") as log:
         log.observe(sit("a", DOWN, evidence=("监控数据已中断 7 分钟",)), 1.0)

@@ -44,6 +44,7 @@ class DutyDesk:
         self.note = ""
         self.runbook = runbook if runbook is not None else self._load_runbook()
         self._confirmed: dict[str, list[tuple[str, float]]] = {}  # without an incident log
+        self._retired = False
 
     def _load_runbook(self) -> Runbook | None:
         try:
@@ -59,6 +60,12 @@ class DutyDesk:
         """Feed the incident log (called in the evaluation thread)."""
         if self.incidents is None:
             return
+        if not self._retired:  # once: incidents of hosts that left the config close
+            self._retired = True
+            try:
+                self.incidents.retire(frozenset(h.name for h in self.cfg.fleet.hosts), board.now)
+            except Exception as exc:
+                self.note = f"incident log: {exc}"[:200]
         for row in board.rows:
             try:
                 self.incidents.observe(row.situation, board.now)
