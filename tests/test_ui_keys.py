@@ -38,8 +38,7 @@ async def open_host_view(r, pilot) -> None:  # type: ignore[no-untyped-def]
 
 
 def hosts_shown(app) -> list[str]:  # type: ignore[no-untyped-def]
-    t = table(app)
-    return [str(t.coordinate_to_cell_key((i, 0)).row_key.value) for i in range(t.row_count)]
+    return list(table(app).hosts())
 
 
 async def test_red_host_on_top_with_title_and_header(tmp_path: Path) -> None:
