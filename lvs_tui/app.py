@@ -277,7 +277,7 @@ class LvsApp(App[int]):
             return
         while isinstance(self.screen, HostScreen):
             self.pop_screen()
-        self.push_screen(HostScreen(host))
+        HostScreen.open(self, host)
 
     def goto_ip(self, text: str) -> str | None:
         """Open the host owning the address; returns an error line when none does."""

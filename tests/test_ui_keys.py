@@ -469,3 +469,23 @@ async def test_send_needs_the_explicit_y_and_is_recorded(tmp_path: Path,
             assert len(sent) == 1
     finally:
         server.shutdown()
+
+
+async def test_the_host_view_is_reused_and_shows_the_newly_chosen_host(tmp_path: Path) -> None:
+    r = rig(tmp_path)
+    async with r.app.run_test(size=(120, 40)) as pilot:
+        await open_host_view(r, pilot)
+        first = r.app.screen
+        await pilot.press("n", "r")  # another text kind, 6 h charts: state of this visit
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.press("j")
+        other = table(r.app).host_under_cursor()
+        await pilot.press("enter")
+        await pilot.pause()
+        screen = r.app.screen
+        assert isinstance(screen, HostScreen) and screen is first
+        assert other != VICTIM and screen.host == other
+        head = str(screen.query_one("#host-head").render())
+        assert other in head and "HOST DOWN" not in head
+        assert screen.text_kind is None and screen.hours == 1

@@ -83,7 +83,7 @@ class MainScreen(Screen[None]):
         error = getattr(app, "eval_error", "")
         if error:
             header.append(f"  {error}", style=palette.get("status-down", ""))
-        self.query_one(HeaderBar).update(header)
+        self.query_one(HeaderBar).update(header, layout=False)  # fixed height: no layout
         if view is None or (app.paused and not force):  # type: ignore[attr-defined]
             return
         self.table.show(self.visible(view.lines))
