@@ -355,20 +355,20 @@ async def test_terminal_without_osc52_gets_the_text_in_a_window(
 
 
 async def test_matrix_shows_every_host_a_filter_narrowed_to(tmp_path: Path) -> None:
-    from lvs_tui.widgets.vantage_matrix import VantageMatrix
+    from lvs_tui.widgets.matrix_table import MatrixTable
 
     r = rig(tmp_path)
     async with r.app.run_test(size=(120, 40)) as pilot:
         await r.app.next_board()
         await pilot.pause()
-        matrix = r.app.screen.query_one(VantageMatrix)
-        assert {str(k.value).split("|")[0] for k in matrix.rows} == {VICTIM}
+        matrix = r.app.screen.query_one(MatrixTable)
+        assert {k.split("|")[0] for k in matrix.row_keys()} == {VICTIM}
         await pilot.press("slash", *"lvs-cernet", "enter")
         await pilot.pause()
-        hosts = {str(k.value).split("|")[0] for k in matrix.rows}
+        hosts = {k.split("|")[0] for k in matrix.row_keys()}
         assert hosts == {"lvs-cernet-01", "lvs-cernet-02"}
         cfg = r.sim.config
-        assert len(matrix.rows) == sum(2 + len(cfg.fleet.vips_of(h)) for h in hosts)
+        assert len(matrix.row_keys()) == sum(2 + len(cfg.fleet.vips_of(h)) for h in hosts)
 
 
 async def test_ssh_key_builds_the_jump_host_login(tmp_path: Path) -> None:

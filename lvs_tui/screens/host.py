@@ -13,7 +13,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import Footer, Static
 
 from lvs_tui.board import HostRow
 from lvs_tui.screens.desk import TEXT_ORDER, Guidance
@@ -23,8 +23,8 @@ from lvs_tui.widgets.cells import age_text, color, rate_text, situation_text
 from lvs_tui.widgets.chart import Chart, Series
 from lvs_tui.widgets.header_bar import HeaderBar, header_text
 from lvs_tui.widgets.lines import local_vantage
+from lvs_tui.widgets.matrix_table import MatrixTable
 from lvs_tui.widgets.side_pane import guidance_lines, impact_lines
-from lvs_tui.widgets.vantage_matrix import VantageMatrix
 
 RANGES = (1, 6, 24)  # hours
 INSTALLED = "host-view"  # the one host view, kept mounted and switched between hosts
@@ -33,12 +33,11 @@ CHARTS = (("cpu", "CPU %", (Metric.CPU,)),
           ("bond1", "bond1 in/out bit/s", (Metric.BOND1_IN, Metric.BOND1_OUT)))
 
 
-class HostMatrix(VantageMatrix):
+class HostMatrix(MatrixTable):
     """The vantage matrix with a row cursor: the highlighted address gets history charts."""
 
     def __init__(self, **kw: object) -> None:
-        super().__init__(**kw)
-        self.cursor_type = "row"
+        super().__init__(cursor=True, **kw)
 
 
 class HostScreen(Screen[None]):
@@ -187,12 +186,12 @@ class HostScreen(Screen[None]):
             text.append(self.snapshot_note + "\n", style="dim")
         return text
 
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        if event.row_key is not None and event.row_key.value:
-            self.address = str(event.row_key.value).split("|", 1)[-1]
-            view = self.app.view  # type: ignore[attr-defined]
-            if view is not None:
-                self._ping_charts(view.board.now)
+    def on_matrix_table_address_highlighted(self, event: MatrixTable.AddressHighlighted
+                                            ) -> None:
+        self.address = event.key.split("|", 1)[-1]
+        view = self.app.view  # type: ignore[attr-defined]
+        if view is not None:
+            self._ping_charts(view.board.now)
 
     def _ping_charts(self, now: float) -> None:
         app = self.app

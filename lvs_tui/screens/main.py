@@ -14,8 +14,8 @@ from lvs_tui.board import HostRow
 from lvs_tui.screens.desk import Guidance
 from lvs_tui.widgets.fleet_table import FleetLine, FleetTable
 from lvs_tui.widgets.header_bar import HeaderBar, header_text
+from lvs_tui.widgets.matrix_table import MatrixTable
 from lvs_tui.widgets.side_pane import SidePane, side_text
-from lvs_tui.widgets.vantage_matrix import VantageMatrix
 
 MATRIX_HOSTS = 4  # a filter down to this many hosts shows all their addresses in the matrix
 SIDE_KEYS = (("enter", "host view"), ("c", "copy text"), ("v", "show text"), ("g", "go to IP"),
@@ -43,7 +43,7 @@ class MainScreen(Screen[None]):
         with Horizontal(id="main-body"):
             with Vertical(id="fleet-col"):
                 yield FleetTable(self._host_width(), self._idc_width(), id="fleet")
-                yield VantageMatrix(id="matrix")
+                yield MatrixTable(id="matrix")
             yield SidePane(id="side")
         yield Input(placeholder="filter: host, IP, VIP, IDC, service (enter keeps, esc clears)",
                     id="filter-input", classes="hidden")
@@ -60,7 +60,7 @@ class MainScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one(FleetTable).focus()
-        self.query_one("#matrix", VantageMatrix).border_title = "vantages"
+        self.query_one("#matrix", MatrixTable).border_title = "vantages"
 
     def on_resize(self) -> None:
         self.set_class(self.size.width < 100, "narrow")
@@ -102,7 +102,7 @@ class MainScreen(Screen[None]):
         if view is None:
             return
         palette = app.theme_variables
-        self.query_one(VantageMatrix).show(app.cfg, self._matrix_hosts(row),  # type: ignore
+        self.query_one(MatrixTable).show(app.cfg, self._matrix_hosts(row),  # type: ignore
                                            view.board.vantages, palette)
         guidance = app.desk.guide(row, view.board.now) if row else None  # type: ignore
         self.query_one(SidePane).show(side_text(app.cfg, row, guidance,  # type: ignore

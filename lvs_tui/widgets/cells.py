@@ -9,9 +9,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from itertools import pairwise
 
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
+from textual.strip import Strip
 
 from lvs_tui.fleet import Mode
 from lvs_tui.signals import AddressSignal, Reach
@@ -184,6 +186,39 @@ def text_cell(text: Text) -> Cell:
                 style = style + _style(sp.style)
         out.append(Segment(plain[start:end], style))
     return tuple(out)
+
+
+def row_strip(cells: Sequence[Cell], widths: Sequence[int], gutter: int = 1) -> Strip:
+    """One table line: each cell after `gutter` blanks, padded or cut to its column's
+    width in terminal cells (a CJK character is two; one cut in half becomes a blank)."""
+    pad = Segment(" " * gutter)
+    segments: list[Segment] = []
+    for cell, width in zip(cells, widths, strict=True):
+        segments.append(pad)
+        used = 0
+        for seg in cell:
+            size = cell_len(seg.text)
+            if used + size > width:
+                seg = Segment(_cut(seg.text, width - used), seg.style)
+                size = cell_len(seg.text)
+            if size:
+                segments.append(seg)
+                used += size
+            if used >= width:
+                break
+        if used < width:
+            segments.append(Segment(" " * (width - used)))
+    return Strip(segments, sum(widths) + gutter * len(widths))
+
+
+def _cut(text: str, width: int) -> str:
+    """The longest prefix of `text` that fits in `width` terminal cells."""
+    out = ""
+    for ch in text:
+        if cell_len(out + ch) > width:
+            break
+        out += ch
+    return out
 
 
 def _style(style: str | Style) -> Style:

@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
-from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
@@ -27,7 +26,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from lvs_tui.widgets.cells import Cell
+from lvs_tui.widgets.cells import Cell, row_strip
 
 # (key, label, width): fixed widths keep the table steady (no re-measuring every update).
 COLUMNS: tuple[tuple[str, str, int], ...] = (
@@ -272,35 +271,7 @@ class FleetTable(ScrollView, can_focus=True):
         return strip
 
     def _join(self, cells: Sequence[Cell]) -> Strip:
-        """Cells padded or cut to their column widths (in terminal cells: CJK is two)."""
-        pad = Segment(" " * GUTTER)
-        segments: list[Segment] = []
-        for cell, width in zip(cells, self._widths, strict=True):
-            segments.append(pad)
-            used = 0
-            for seg in cell:
-                size = cell_len(seg.text)
-                if used + size > width:
-                    seg = Segment(_cut(seg.text, width - used), seg.style)
-                    size = cell_len(seg.text)
-                if size:
-                    segments.append(seg)
-                    used += size
-                if used >= width:
-                    break
-            if used < width:
-                segments.append(Segment(" " * (width - used)))
-        return Strip(segments, self.table_width)
-
-
-def _cut(text: str, width: int) -> str:
-    """The longest prefix of `text` that fits in `width` terminal cells."""
-    out = ""
-    for ch in text:
-        if cell_len(out + ch) > width:
-            break
-        out += ch
-    return out
+        return row_strip(cells, self._widths, GUTTER)
 
 
 def _differs(old: FleetLine, new: FleetLine) -> bool:
