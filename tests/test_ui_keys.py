@@ -489,3 +489,28 @@ async def test_the_host_view_is_reused_and_shows_the_newly_chosen_host(tmp_path:
         head = str(screen.query_one("#host-head").render())
         assert other in head and "HOST DOWN" not in head
         assert screen.text_kind is None and screen.hours == 1
+
+
+async def test_footer_keeps_its_keys_across_screen_switches_and_follows_focus(
+        tmp_path: Path) -> None:
+    from textual.widgets._footer import FooterKey
+
+    r = rig(tmp_path)
+    async with r.app.run_test(size=(120, 40)) as pilot:
+        await r.app.next_board()
+        await pilot.pause()
+        main = r.app.screen
+        before = list(main.query(FooterKey))
+        assert {k.description for k in before} >= {"filter", "problems", "pause", "copy"}
+        await pilot.press("enter")
+        await pilot.pause()
+        host_keys = {k.description for k in r.app.screen.query(FooterKey)}
+        assert {"traceroute", "ssh", "back"} <= host_keys
+        await pilot.press("escape")
+        await pilot.pause()
+        assert list(main.query(FooterKey)) == before  # same keys: not rebuilt
+        await pilot.press("slash")  # the filter box has focus: its keys, then ours again
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert {k.description for k in main.query(FooterKey)} >= {"filter", "problems"}

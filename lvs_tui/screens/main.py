@@ -8,12 +8,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Input
+from textual.widgets import Input
 
 from lvs_tui.board import HostRow
 from lvs_tui.screens.desk import Guidance
 from lvs_tui.widgets.fleet_table import FleetLine, FleetTable
 from lvs_tui.widgets.header_bar import HeaderBar, header_text
+from lvs_tui.widgets.key_footer import KeyFooter
 from lvs_tui.widgets.matrix_table import MatrixTable
 from lvs_tui.widgets.side_pane import SidePane, side_text
 
@@ -47,7 +48,7 @@ class MainScreen(Screen[None]):
             yield SidePane(id="side")
         yield Input(placeholder="filter: host, IP, VIP, IDC, service (enter keeps, esc clears)",
                     id="filter-input", classes="hidden")
-        yield Footer()
+        yield KeyFooter()
 
     def _host_width(self) -> int:
         return max((len(h.name) for h in self.app.cfg.fleet.hosts), default=12)  # type: ignore
