@@ -159,9 +159,11 @@ class HostScreen(Screen[None]):
         self._drawn = (self.host, view.board)
         now = view.board.now
         update_in_place(self.query_one("#host-head", Static), self._head(row, now))
-        self.query_one(HostMatrix).show(app.cfg, [row], view.board.vantages, palette)  # type: ignore
-        if self.address is None:
-            self.address = row.host.external
+        matrix = self.query_one(HostMatrix)
+        matrix.show(app.cfg, [row], view.board.vantages, palette)  # type: ignore
+        if self.address is None:  # the matrix's first row, which its cursor starts on
+            keys = matrix.row_keys()
+            self.address = keys[0].split("|", 1)[-1] if keys else row.host.external
         self._ping_charts(now)
         self._zabbix_charts(now)
         update_in_place(self.query_one("#vips", Static), self._vips(row))
@@ -196,7 +198,10 @@ class HostScreen(Screen[None]):
 
     def on_matrix_table_address_highlighted(self, event: MatrixTable.AddressHighlighted
                                             ) -> None:
-        self.address = event.key.split("|", 1)[-1]
+        address = event.key.split("|", 1)[-1]
+        if address == self.address:
+            return  # already charted
+        self.address = address
         view = self.app.view  # type: ignore[attr-defined]
         if view is not None:
             self._ping_charts(view.board.now)
