@@ -83,7 +83,8 @@ def cpu_seconds() -> float:
     return r.ru_utime + r.ru_stime
 
 
-async def run(minutes: float, scale: int, vips_per_group: int, every: float) -> dict:
+async def run(minutes: float, scale: int, vips_per_group: int, every: float,
+              ui_only: bool = False) -> dict:
     cfg = demo_config(scale, vips_per_group)
     sim = Sim("shift", config=cfg)
     store = StateStore()
@@ -98,6 +99,10 @@ async def run(minutes: float, scale: int, vips_per_group: int, every: float) -> 
     rss: list[tuple[float, float]] = []
     async with app.run_test(size=(160, 50)) as pilot:
         await app.next_board(timeout=120)
+        if ui_only:  # the UI's own cost per key: no evaluation after this one, no full GC
+            app.eval_every = float("inf")
+            await app.next_board(timeout=120)
+            gc.disable()
         await pilot.pause()
         start_wall, start_cpu = time.monotonic(), cpu_seconds()
         GC_FULL.clear()
@@ -131,7 +136,7 @@ async def run(minutes: float, scale: int, vips_per_group: int, every: float) -> 
     latencies.sort()
     q = statistics.quantiles(latencies, n=100)
     return {
-        "hosts": len(cfg.fleet.hosts), "vips": len(cfg.fleet.vips),
+        "hosts": len(cfg.fleet.hosts), "vips": len(cfg.fleet.vips), "ui_only": ui_only,
         "minutes": round(wall / 60, 2), "keypresses": len(latencies),
         "latency_ms": {"p50": round(q[49], 1), "p95": round(q[94], 1),
                        "max": round(latencies[-1], 1)},
@@ -158,8 +163,12 @@ def main() -> int:
     p.add_argument("--vips-per-group", type=int, default=10, help="10 → 2,160 VIPs at scale 12")
     p.add_argument("--every", type=float, default=2.0, help="seconds between key presses")
     p.add_argument("--json", type=Path, default=None)
+    p.add_argument("--ui-only", action="store_true",
+                   help="diagnosis: stop evaluating after the first boards and turn the "
+                        "garbage collector off, to see what the keys cost the UI alone")
     args = p.parse_args()
-    result = asyncio.run(run(args.minutes, args.scale, args.vips_per_group, args.every))
+    result = asyncio.run(run(args.minutes, args.scale, args.vips_per_group, args.every,
+                             args.ui_only))
     text = json.dumps(result, indent=2, ensure_ascii=False)
     print(text)
     if args.json:
