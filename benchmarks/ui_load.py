@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import resource
@@ -47,6 +48,25 @@ def _record_frames() -> None:
     Screen._compositor_refresh = wrapped  # type: ignore[method-assign]
 
 
+GC_FULL: list[float] = []  # seconds each full (generation 2) collection took
+
+
+def _record_full_collections() -> None:
+    """A full collection stops every thread; at 500 hosts it takes ~100+ ms, so the
+    report says how many there were and how long they took."""
+    started: list[float] = []
+
+    def note(phase: str, info: dict[str, int]) -> None:
+        if info.get("generation") != 2:
+            return
+        if phase == "start":
+            started[:] = [time.perf_counter()]
+        elif started:
+            GC_FULL.append(time.perf_counter() - started[0])
+
+    gc.callbacks.append(note)
+
+
 KEYS = ("j", "j", "k", "f", "f", "enter", "escape", "j", "slash", "escape", "k", "p", "p")
 
 
@@ -63,7 +83,8 @@ def cpu_seconds() -> float:
     return r.ru_utime + r.ru_stime
 
 
-async def run(minutes: float, scale: int, vips_per_group: int, every: float) -> dict:
+async def run(minutes: float, scale: int, vips_per_group: int, every: float,
+              ui_only: bool = False, calm_gc: bool = False) -> dict:
     cfg = demo_config(scale, vips_per_group)
     sim = Sim("shift", config=cfg)
     store = StateStore()
@@ -74,11 +95,20 @@ async def run(minutes: float, scale: int, vips_per_group: int, every: float) -> 
     per_key: dict[str, list[float]] = {}
     harness: list[float] = []  # press until the pilot saw the app idle (upper bound)
     _record_frames()
+    _record_full_collections()
     rss: list[tuple[float, float]] = []
     async with app.run_test(size=(160, 50)) as pilot:
         await app.next_board(timeout=120)
+        if calm_gc:  # experiment: start-up objects frozen, full collections ~100x rarer
+            gc.freeze()
+            gc.set_threshold(700, 10, 1000)
+        if ui_only:  # the UI's own cost per key: no evaluation after this one, no full GC
+            app.eval_every = float("inf")
+            await app.next_board(timeout=120)
+            gc.disable()
         await pilot.pause()
         start_wall, start_cpu = time.monotonic(), cpu_seconds()
+        GC_FULL.clear()
         rss.append((0.0, rss_mb()))
         end = start_wall + minutes * 60
         i = 0
@@ -110,17 +140,22 @@ async def run(minutes: float, scale: int, vips_per_group: int, every: float) -> 
     q = statistics.quantiles(latencies, n=100)
     return {
         "hosts": len(cfg.fleet.hosts), "vips": len(cfg.fleet.vips),
+        "ui_only": ui_only, "calm_gc": calm_gc,
         "minutes": round(wall / 60, 2), "keypresses": len(latencies),
         "latency_ms": {"p50": round(q[49], 1), "p95": round(q[94], 1),
                        "max": round(latencies[-1], 1)},
         "pilot_roundtrip_ms": {"p50": round(statistics.median(harness), 1),
                                "p95": round(statistics.quantiles(harness, n=100)[94], 1)},
         "median_ms_by_key": {k: round(statistics.median(v), 1) for k, v in per_key.items()},
+        "p95_ms_by_key": {k: round(sorted(v)[int(0.95 * (len(v) - 1))], 1)
+                          for k, v in per_key.items()},
         "cpu_pct_of_one_core": round(100 * cpu / wall, 1),
         "rss_mb": {"start": round(rss[0][1], 1), "end": round(rss[-1][1], 1),
                    "max": round(max(r for _, r in rss), 1)},
         "rss_series": [(round(t), round(r, 1)) for t, r in rss],
         "last_eval_s": round(evals, 3),
+        "full_gc": {"count": len(GC_FULL), "max_ms": round(1000 * max(GC_FULL, default=0), 1),
+                    "total_ms": round(1000 * sum(GC_FULL), 1)},
         "hosts_red_at_end": len(board.red) if board else None,
     }
 
@@ -132,8 +167,15 @@ def main() -> int:
     p.add_argument("--vips-per-group", type=int, default=10, help="10 → 2,160 VIPs at scale 12")
     p.add_argument("--every", type=float, default=2.0, help="seconds between key presses")
     p.add_argument("--json", type=Path, default=None)
+    p.add_argument("--ui-only", action="store_true",
+                   help="diagnosis: stop evaluating after the first boards and turn the "
+                        "garbage collector off, to see what the keys cost the UI alone")
+    p.add_argument("--calm-gc", action="store_true",
+                   help="experiment for the app: gc.freeze() after the first board and "
+                        "gc.set_threshold(700, 10, 1000), to see what full collections cost")
     args = p.parse_args()
-    result = asyncio.run(run(args.minutes, args.scale, args.vips_per_group, args.every))
+    result = asyncio.run(run(args.minutes, args.scale, args.vips_per_group, args.every,
+                             args.ui_only, args.calm_gc))
     text = json.dumps(result, indent=2, ensure_ascii=False)
     print(text)
     if args.json:

@@ -29,7 +29,7 @@ from lvs_tui.screens.desk import DutyDesk
 from lvs_tui.signals import SignalMemo
 from lvs_tui.state import SourceState, SourceStatus, StateStore
 from lvs_tui.widgets.fleet_table import FleetLine
-from lvs_tui.widgets.lines import fleet_lines
+from lvs_tui.widgets.lines import LineCache, fleet_lines
 from lvs_tui.widgets.theming import (
     DEFAULTS,
     THEMES,
@@ -137,6 +137,7 @@ class LvsApp(App[int]):
         self.state_dir = state_dir
         self.eval_every = eval_every
         self.view: View | None = None
+        self._line_cache = LineCache()  # fleet-table cells reused between boards
         self.paused = False
         self.eval_error = ""
         self.last_copy: CopyResult | None = None
@@ -234,7 +235,7 @@ class LvsApp(App[int]):
                ) -> tuple[Board, tuple[FleetLine, ...]]:
         board = evaluate(self.cfg, self.store, now, self._signal_memo)
         self.desk.observe(board)
-        return board, fleet_lines(self.cfg, board, self.store, palette)
+        return board, fleet_lines(self.cfg, board, self.store, palette, self._line_cache)
 
     def apply_view(self, view: View) -> None:
         self.view = view
@@ -276,7 +277,7 @@ class LvsApp(App[int]):
             return
         while isinstance(self.screen, HostScreen):
             self.pop_screen()
-        self.push_screen(HostScreen(host))
+        HostScreen.open(self, host)
 
     def goto_ip(self, text: str) -> str | None:
         """Open the host owning the address; returns an error line when none does."""

@@ -38,8 +38,7 @@ async def open_host_view(r, pilot) -> None:  # type: ignore[no-untyped-def]
 
 
 def hosts_shown(app) -> list[str]:  # type: ignore[no-untyped-def]
-    t = table(app)
-    return [str(t.coordinate_to_cell_key((i, 0)).row_key.value) for i in range(t.row_count)]
+    return list(table(app).hosts())
 
 
 async def test_red_host_on_top_with_title_and_header(tmp_path: Path) -> None:
@@ -356,20 +355,20 @@ async def test_terminal_without_osc52_gets_the_text_in_a_window(
 
 
 async def test_matrix_shows_every_host_a_filter_narrowed_to(tmp_path: Path) -> None:
-    from lvs_tui.widgets.vantage_matrix import VantageMatrix
+    from lvs_tui.widgets.matrix_table import MatrixTable
 
     r = rig(tmp_path)
     async with r.app.run_test(size=(120, 40)) as pilot:
         await r.app.next_board()
         await pilot.pause()
-        matrix = r.app.screen.query_one(VantageMatrix)
-        assert {str(k.value).split("|")[0] for k in matrix.rows} == {VICTIM}
+        matrix = r.app.screen.query_one(MatrixTable)
+        assert {k.split("|")[0] for k in matrix.row_keys()} == {VICTIM}
         await pilot.press("slash", *"lvs-cernet", "enter")
         await pilot.pause()
-        hosts = {str(k.value).split("|")[0] for k in matrix.rows}
+        hosts = {k.split("|")[0] for k in matrix.row_keys()}
         assert hosts == {"lvs-cernet-01", "lvs-cernet-02"}
         cfg = r.sim.config
-        assert len(matrix.rows) == sum(2 + len(cfg.fleet.vips_of(h)) for h in hosts)
+        assert len(matrix.row_keys()) == sum(2 + len(cfg.fleet.vips_of(h)) for h in hosts)
 
 
 async def test_ssh_key_builds_the_jump_host_login(tmp_path: Path) -> None:
@@ -470,3 +469,48 @@ async def test_send_needs_the_explicit_y_and_is_recorded(tmp_path: Path,
             assert len(sent) == 1
     finally:
         server.shutdown()
+
+
+async def test_the_host_view_is_reused_and_shows_the_newly_chosen_host(tmp_path: Path) -> None:
+    r = rig(tmp_path)
+    async with r.app.run_test(size=(120, 40)) as pilot:
+        await open_host_view(r, pilot)
+        first = r.app.screen
+        await pilot.press("n", "r")  # another text kind, 6 h charts: state of this visit
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.press("j")
+        other = table(r.app).host_under_cursor()
+        await pilot.press("enter")
+        await pilot.pause()
+        screen = r.app.screen
+        assert isinstance(screen, HostScreen) and screen is first
+        assert other != VICTIM and screen.host == other
+        head = str(screen.query_one("#host-head").render())
+        assert other in head and "HOST DOWN" not in head
+        assert screen.text_kind is None and screen.hours == 1
+
+
+async def test_footer_keeps_its_keys_across_screen_switches_and_follows_focus(
+        tmp_path: Path) -> None:
+    from textual.widgets._footer import FooterKey
+
+    r = rig(tmp_path)
+    async with r.app.run_test(size=(120, 40)) as pilot:
+        await r.app.next_board()
+        await pilot.pause()
+        main = r.app.screen
+        before = list(main.query(FooterKey))
+        assert {k.description for k in before} >= {"filter", "problems", "pause", "copy"}
+        await pilot.press("enter")
+        await pilot.pause()
+        host_keys = {k.description for k in r.app.screen.query(FooterKey)}
+        assert {"traceroute", "ssh", "back"} <= host_keys
+        await pilot.press("escape")
+        await pilot.pause()
+        assert list(main.query(FooterKey)) == before  # same keys: not rebuilt
+        await pilot.press("slash")  # the filter box has focus: its keys, then ours again
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert {k.description for k in main.query(FooterKey)} >= {"filter", "problems"}

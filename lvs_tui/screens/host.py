@@ -9,11 +9,11 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 from rich.text import Text
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import Static
 
 from lvs_tui.board import HostRow
 from lvs_tui.screens.desk import TEXT_ORDER, Guidance
@@ -22,22 +22,23 @@ from lvs_tui.state import Metric, MetricSample
 from lvs_tui.widgets.cells import age_text, color, rate_text, situation_text
 from lvs_tui.widgets.chart import Chart, Series
 from lvs_tui.widgets.header_bar import HeaderBar, header_text
+from lvs_tui.widgets.key_footer import KeyFooter
 from lvs_tui.widgets.lines import local_vantage
+from lvs_tui.widgets.matrix_table import MatrixTable
 from lvs_tui.widgets.side_pane import guidance_lines, impact_lines
-from lvs_tui.widgets.vantage_matrix import VantageMatrix
 
 RANGES = (1, 6, 24)  # hours
+INSTALLED = "host-view"  # the one host view, kept mounted and switched between hosts
 CHARTS = (("cpu", "CPU %", (Metric.CPU,)),
           ("bond0", "bond0 in/out bit/s", (Metric.BOND0_IN, Metric.BOND0_OUT)),
           ("bond1", "bond1 in/out bit/s", (Metric.BOND1_IN, Metric.BOND1_OUT)))
 
 
-class HostMatrix(VantageMatrix):
+class HostMatrix(MatrixTable):
     """The vantage matrix with a row cursor: the highlighted address gets history charts."""
 
     def __init__(self, **kw: object) -> None:
-        super().__init__(**kw)
-        self.cursor_type = "row"
+        super().__init__(cursor=True, **kw)
 
 
 class HostScreen(Screen[None]):
@@ -62,6 +63,32 @@ class HostScreen(Screen[None]):
         self.hours = 1
         self.address: str | None = None
         self._long: dict[tuple[Metric, int], tuple[MetricSample, ...]] = {}
+        self.snapshot_note = ""
+        self._drawn: tuple[str, object] | None = None  # (host, board) last drawn
+
+    @classmethod
+    def open(cls, app: App[object], host: str) -> None:
+        """Push the host view of `host`. One view is installed and reused: building and
+        styling its ~40 widgets costs more than half a second at 500 hosts, switching it to
+        another host costs a repaint."""
+        if not app.is_screen_installed(INSTALLED):
+            app.install_screen(cls(host), INSTALLED)
+        screen = app.get_screen(INSTALLED, cls)
+        screen.switch_to(host)
+        if screen.is_mounted:
+            screen.refresh_view()  # drawn before it shows: one paint, not two
+        app.push_screen(screen)
+
+    def switch_to(self, host: str) -> None:
+        """Show `host` from scratch: its own address, text, range and snapshot."""
+        if host == self.host:
+            return
+        self.host = host
+        self.text_kind = None
+        self.hours = 1
+        self.address = None
+        self._long.clear()
+        self.snapshot_note = ""
 
     def compose(self) -> ComposeResult:
         yield HeaderBar(id="header")
@@ -82,25 +109,31 @@ class HostScreen(Screen[None]):
             yield Static(id="runbook", classes="section")
             yield Static("texts", id="texts-title", classes="section-title")
             yield Static(id="text-preview")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
-        self.query_one(HostMatrix).focus(scroll_visible=False)
-        self.snapshot_note = ""
-        self.run_worker(self._snapshot_age(), group="snapshot", exit_on_error=False)
         self.refresh_view()
 
-    async def _snapshot_age(self) -> None:
+    async def _snapshot_age(self, host: str) -> None:
         """The newest config snapshot's age: a directory read, so off the UI thread."""
         import asyncio
 
         app = self.app
-        self.snapshot_note = await asyncio.to_thread(
-            app.desk.snapshot_age, self.host, app.clock())  # type: ignore[attr-defined]
-        self.refresh_view()
+        note = await asyncio.to_thread(
+            app.desk.snapshot_age, host, app.clock())  # type: ignore[attr-defined]
+        view = app.view  # type: ignore[attr-defined]
+        row = self.row
+        if host == self.host and note != self.snapshot_note and view and row:
+            self.snapshot_note = note
+            update_in_place(self.query_one("#host-head", Static), self._head(row, view.board.now))
 
     def on_screen_resume(self) -> None:
-        self.refresh_view()
+        self.query_one(HostMatrix).focus(scroll_visible=False)
+        self.query_one("#host-body", VerticalScroll).scroll_home(animate=False)
+        self.run_worker(self._snapshot_age(self.host), group="snapshot", exit_on_error=False)
+        view = self.app.view  # type: ignore[attr-defined]
+        if self._drawn != (self.host, view.board if view else None):
+            self.refresh_view()
 
     @property
     def row(self) -> HostRow | None:
@@ -119,19 +152,23 @@ class HostScreen(Screen[None]):
         palette = app.theme_variables
         self.query_one(HeaderBar).update(header_text(app.cfg, view.board if view else None,  # type: ignore
                                                      view.board.now if view else app.clock(),  # type: ignore
-                                                     app.paused, palette))  # type: ignore
+                                                     app.paused, palette),  # type: ignore
+                                         layout=False)  # fixed height
         if row is None or view is None:
             return
+        self._drawn = (self.host, view.board)
         now = view.board.now
-        self.query_one("#host-head", Static).update(self._head(row, now))
-        self.query_one(HostMatrix).show(app.cfg, [row], view.board.vantages, palette)  # type: ignore
-        if self.address is None:
-            self.address = row.host.external
+        update_in_place(self.query_one("#host-head", Static), self._head(row, now))
+        matrix = self.query_one(HostMatrix)
+        matrix.show(app.cfg, [row], view.board.vantages, palette)  # type: ignore
+        if self.address is None:  # the matrix's first row, which its cursor starts on
+            keys = matrix.row_keys()
+            self.address = keys[0].split("|", 1)[-1] if keys else row.host.external
         self._ping_charts(now)
         self._zabbix_charts(now)
-        self.query_one("#vips", Static).update(self._vips(row))
+        update_in_place(self.query_one("#vips", Static), self._vips(row))
         g = self.guidance()
-        self.query_one("#runbook", Static).update(self._runbook(g, now))
+        update_in_place(self.query_one("#runbook", Static), self._runbook(g, now))
         self._texts(row, g, now)
 
     def _head(self, row: HostRow, now: float) -> Text:
@@ -155,16 +192,19 @@ class HostScreen(Screen[None]):
         if hw.model:
             text.append(f"hardware: {hw.model} · {hw.nics} x {hw.nic_speed} · {hw.os} · "
                         f"asset {hw.asset_tag or '?'}\n", style="dim")
-        if getattr(self, "snapshot_note", ""):
+        if self.snapshot_note:
             text.append(self.snapshot_note + "\n", style="dim")
         return text
 
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        if event.row_key is not None and event.row_key.value:
-            self.address = str(event.row_key.value).split("|", 1)[-1]
-            view = self.app.view  # type: ignore[attr-defined]
-            if view is not None:
-                self._ping_charts(view.board.now)
+    def on_matrix_table_address_highlighted(self, event: MatrixTable.AddressHighlighted
+                                            ) -> None:
+        address = event.key.split("|", 1)[-1]
+        if address == self.address:
+            return  # already charted
+        self.address = address
+        view = self.app.view  # type: ignore[attr-defined]
+        if view is not None:
+            self._ping_charts(view.board.now)
 
     def _ping_charts(self, now: float) -> None:
         app = self.app
@@ -202,8 +242,8 @@ class HostScreen(Screen[None]):
         if self.hours > 1 and not self._chart_source():
             source_note = " — only the last hour is held locally (no Zabbix history source)"
         latest = self._latest_line(now)
-        self.query_one("#zabbix-title", Static).update(
-            f"Zabbix · {self.hours} h (r: 1h/6h/24h){source_note}  {latest}")
+        update_in_place(self.query_one("#zabbix-title", Static),
+                        f"Zabbix · {self.hours} h (r: 1h/6h/24h){source_note}  {latest}")
         del app
 
     def _latest_line(self, now: float) -> str:
@@ -276,12 +316,13 @@ class HostScreen(Screen[None]):
         kind = self.shown_kind(g)
         kinds = self._kinds(g)
         tabs = "  ".join(f"[{k}]" if k == kind else k for k in kinds)
-        self.query_one("#texts-title", Static).update(f"texts (n: next, c: copy, v: show)  {tabs}")
+        update_in_place(self.query_one("#texts-title", Static),
+                        f"texts (n: next, c: copy, v: show)  {tabs}")
         try:
             body = self.app.desk.text(row, kind, now)  # type: ignore[attr-defined]
         except ValueError as exc:
             body = str(exc)
-        self.query_one("#text-preview", Static).update(Text(body))
+        update_in_place(self.query_one("#text-preview", Static), Text(body))
 
     # -- actions -------------------------------------------------------------------------
     def action_back(self) -> None:
@@ -436,6 +477,16 @@ class HostScreen(Screen[None]):
                 self._long[(m, hours)] = tuple(
                     s if isinstance(s, MetricSample) else MetricSample(*s) for s in got)
         self.refresh_view()
+
+
+def update_in_place(static: Static, content: Text | str) -> None:
+    """Static.update with a layout pass only when the wrapped height changes: one costs
+    tens of ms on a big screen, and most updates keep the height."""
+    static.update(content, layout=False)
+    width = static.size.width
+    if not width or static.get_content_height(static.size, static.app.size,
+                                              width) != static.size.height:
+        static.refresh(layout=True)
 
 
 def fleet_has(fleet: object, contact_id: str) -> bool:

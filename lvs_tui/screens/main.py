@@ -8,14 +8,15 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Input
+from textual.widgets import Input
 
 from lvs_tui.board import HostRow
 from lvs_tui.screens.desk import Guidance
 from lvs_tui.widgets.fleet_table import FleetLine, FleetTable
 from lvs_tui.widgets.header_bar import HeaderBar, header_text
+from lvs_tui.widgets.key_footer import KeyFooter
+from lvs_tui.widgets.matrix_table import MatrixTable
 from lvs_tui.widgets.side_pane import SidePane, side_text
-from lvs_tui.widgets.vantage_matrix import VantageMatrix
 
 MATRIX_HOSTS = 4  # a filter down to this many hosts shows all their addresses in the matrix
 SIDE_KEYS = (("enter", "host view"), ("c", "copy text"), ("v", "show text"), ("g", "go to IP"),
@@ -43,11 +44,11 @@ class MainScreen(Screen[None]):
         with Horizontal(id="main-body"):
             with Vertical(id="fleet-col"):
                 yield FleetTable(self._host_width(), self._idc_width(), id="fleet")
-                yield VantageMatrix(id="matrix")
+                yield MatrixTable(id="matrix")
             yield SidePane(id="side")
         yield Input(placeholder="filter: host, IP, VIP, IDC, service (enter keeps, esc clears)",
                     id="filter-input", classes="hidden")
-        yield Footer()
+        yield KeyFooter()
 
     def _host_width(self) -> int:
         return max((len(h.name) for h in self.app.cfg.fleet.hosts), default=12)  # type: ignore
@@ -60,7 +61,7 @@ class MainScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one(FleetTable).focus()
-        self.query_one("#matrix", VantageMatrix).border_title = "vantages"
+        self.query_one("#matrix", MatrixTable).border_title = "vantages"
 
     def on_resize(self) -> None:
         self.set_class(self.size.width < 100, "narrow")
@@ -83,7 +84,7 @@ class MainScreen(Screen[None]):
         error = getattr(app, "eval_error", "")
         if error:
             header.append(f"  {error}", style=palette.get("status-down", ""))
-        self.query_one(HeaderBar).update(header)
+        self.query_one(HeaderBar).update(header, layout=False)  # fixed height: no layout
         if view is None or (app.paused and not force):  # type: ignore[attr-defined]
             return
         self.table.show(self.visible(view.lines))
@@ -102,8 +103,8 @@ class MainScreen(Screen[None]):
         if view is None:
             return
         palette = app.theme_variables
-        self.query_one(VantageMatrix).show(app.cfg, self._matrix_hosts(row),  # type: ignore
-                                           view.board.vantages, palette)
+        self.query_one(MatrixTable).show(app.cfg, self._matrix_hosts(row),  # type: ignore
+                                         view.board.vantages, palette)
         guidance = app.desk.guide(row, view.board.now) if row else None  # type: ignore
         self.query_one(SidePane).show(side_text(app.cfg, row, guidance,  # type: ignore
                                                 view.board.now, palette, SIDE_KEYS))

@@ -9,7 +9,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from itertools import pairwise
 
+from rich.cells import cell_len
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
+from textual.strip import Strip
 
 from lvs_tui.fleet import Mode
 from lvs_tui.signals import AddressSignal, Reach
@@ -17,6 +21,7 @@ from lvs_tui.situation import Severity, Situation, SituationId
 from lvs_tui.state import MetricSample
 
 Palette = Mapping[str, str]
+Cell = tuple[Segment, ...]  # one table cell, ready to draw: no Text, no console needed
 BLOCKS = "▁▂▃▄▅▆▇█"
 GAP = "·"  # a bucket with no sample: shown, never interpolated
 
@@ -126,6 +131,98 @@ def spark_text(values: Sequence[float | None], palette: Palette, var: str,
         level = 0 if span <= 0 else int((v - lo) / span * (len(BLOCKS) - 1) + 0.5)
         text.append(BLOCKS[max(0, min(len(BLOCKS) - 1, level))], style=style)
     return text
+
+
+def spark_cell(values: Sequence[float | None], palette: Palette, var: str) -> Cell:
+    """`spark_text` as segments, one per run of same-style blocks (a handful, not one a
+    character): the fleet table draws thousands of these per board."""
+    known = [v for v in values if v is not None]
+    gap = Style.parse(color(palette, "spark-gap"))
+    if not known:
+        return (Segment(GAP * len(values), gap),)
+    lo, hi = min(known), max(known)
+    span = hi - lo
+    style = Style.parse(color(palette, var))
+    top = len(BLOCKS) - 1
+    runs: list[Segment] = []
+    chars: list[str] = []
+    current: Style | None = None
+    for v in values:
+        if v is None:
+            char, st = GAP, gap
+        else:
+            level = 0 if span <= 0 else int((v - lo) / span * top + 0.5)
+            char, st = BLOCKS[max(0, min(top, level))], style
+        if st is not current and chars:
+            runs.append(Segment("".join(chars), current))
+            chars = []
+        current = st
+        chars.append(char)
+    runs.append(Segment("".join(chars), current))
+    return tuple(runs)
+
+
+def text_cell(text: Text) -> Cell:
+    """A Rich Text as segments, styles resolved without a console (colours, bold, dim…).
+
+    Each run between span edges gets the text's style plus every span covering it, as
+    Text.render does; theme names of Rich's console are not looked up (cells use colours).
+    """
+    plain = text.plain
+    if not plain:
+        return ()
+    base = _style(text.style)
+    spans = [sp for sp in text.spans if sp.end > sp.start]
+    if not spans:
+        return (Segment(plain, base),)
+    edges = sorted({0, len(plain), *(sp.start for sp in spans), *(sp.end for sp in spans)})
+    out: list[Segment] = []
+    for start, end in pairwise(edges):
+        if start >= len(plain):
+            break
+        style = base
+        for sp in spans:
+            if sp.start <= start and end <= sp.end:
+                style = style + _style(sp.style)
+        out.append(Segment(plain[start:end], style))
+    return tuple(out)
+
+
+def row_strip(cells: Sequence[Cell], widths: Sequence[int], gutter: int = 1) -> Strip:
+    """One table line: each cell after `gutter` blanks, padded or cut to its column's
+    width in terminal cells (a CJK character is two; one cut in half becomes a blank)."""
+    pad = Segment(" " * gutter)
+    segments: list[Segment] = []
+    for cell, width in zip(cells, widths, strict=True):
+        segments.append(pad)
+        used = 0
+        for seg in cell:
+            size = cell_len(seg.text)
+            if used + size > width:
+                seg = Segment(_cut(seg.text, width - used), seg.style)
+                size = cell_len(seg.text)
+            if size:
+                segments.append(seg)
+                used += size
+            if used >= width:
+                break
+        if used < width:
+            segments.append(Segment(" " * (width - used)))
+    return Strip(segments, sum(widths) + gutter * len(widths))
+
+
+def _cut(text: str, width: int) -> str:
+    """The longest prefix of `text` that fits in `width` terminal cells."""
+    out = ""
+    for ch in text:
+        if cell_len(out + ch) > width:
+            break
+        out += ch
+    return out
+
+
+def _style(style: str | Style) -> Style:
+    return Style.parse(style) if isinstance(style, str) else style
 
 
 def sample_step(samples: Sequence[MetricSample], default: float = 60.0) -> float:

@@ -59,4 +59,6 @@ class Chart(Static):
         width, height = self.size.width or 40, self.size.height or 12
         dark = getattr(self.app, "current_theme", None)
         is_dark = bool(getattr(dark, "dark", True))
-        self.update(render_chart(self._series, self.chart_title, width, height, is_dark))
+        # The chart is drawn to its own size: its content never asks for a layout pass.
+        self.update(render_chart(self._series, self.chart_title, width, height, is_dark),
+                    layout=False)

@@ -1,8 +1,13 @@
 """The fleet table: one row per host, problems on top, healthy hosts grouped by IDC.
 
-Rows are keyed by host name and updated cell by cell (never cleared), and the cursor is
-pinned to the host, not the row index: when rows re-sort under it, it follows its host, so
-a key press never acts on a row the operator did not choose.
+A virtualised widget on Textual's Line API: it keeps the rows as data and draws only the
+screen lines asked for, from one cached strip per host. A new board repaints only the
+visible lines whose content or place changed, a cursor move two lines, a filter is list
+bookkeeping plus one repaint of what is visible (no widget per row, no render cache that
+a single update throws away).
+
+The cursor is pinned to the host, not the row index: when rows re-sort under it, it follows
+its host, so a key press never acts on a row the operator did not choose.
 """
 
 from __future__ import annotations
@@ -11,10 +16,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
-from rich.text import Text
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
 from textual.binding import Binding, BindingType
+from textual.cache import LRUCache
+from textual.geometry import Size
 from textual.message import Message
-from textual.widgets import DataTable
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from lvs_tui.widgets.cells import Cell, row_strip
 
 # (key, label, width): fixed widths keep the table steady (no re-measuring every update).
 COLUMNS: tuple[tuple[str, str, int], ...] = (
@@ -23,9 +35,8 @@ COLUMNS: tuple[tuple[str, str, int], ...] = (
     ("loss", "loss", 6), ("cpu", "CPU", 8), ("b0i", "bond0 in", 8), ("b0o", "bond0 out", 9),
     ("b1i", "bond1 in", 8), ("b1o", "bond1 out", 9), ("svc", "services", 10),
 )
-
-
-REBUILD_AT = 40  # rows added + removed beyond which the table is rebuilt in one go
+GUTTER = 1  # blank cells before each column
+HEADER = 1  # screen lines above the rows (the column titles), never scrolled vertically
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,17 +46,31 @@ class FleetLine:
     host: str
     idc: str  # display name
     problem: bool
-    cells: tuple[Text, ...]  # every column but "idc"
+    cells: tuple[Cell, ...]  # every column but "idc"
     search: str  # lower-case haystack for the filter: host, IPs, VIPs, IDC, services
 
 
-class FleetTable(DataTable):
-    """DataTable with host-pinned cursor and in-place updates."""
+class FleetTable(ScrollView, can_focus=True):
+    """The fleet, one line per host, with a host-pinned row cursor."""
 
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"fleet-table--header", "fleet-table--cursor"}
+    DEFAULT_CSS = """
+    FleetTable { background: $surface; color: $foreground; }
+    FleetTable:focus { background-tint: $foreground 5%; }
+    FleetTable:focus > .fleet-table--header { background-tint: $foreground 5%; }
+    FleetTable > .fleet-table--header { text-style: bold; background: $panel; }
+    FleetTable > .fleet-table--cursor { background: $primary 40%; text-style: bold; }
+    """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("j", "cursor_down", "down", show=False, id="down"),
         Binding("k", "cursor_up", "up", show=False, id="up"),
         Binding("enter", "select_cursor", "open", show=False, id="open_host"),
+        Binding("down", "cursor_down", "down", show=False),
+        Binding("up", "cursor_up", "up", show=False),
+        Binding("pagedown", "page_down", "page down", show=False),
+        Binding("pageup", "page_up", "page up", show=False),
+        Binding("home", "first", "first row", show=False),
+        Binding("end", "last", "last row", show=False),
     ]
 
     class HostHighlighted(Message):
@@ -59,77 +84,58 @@ class FleetTable(DataTable):
             super().__init__()
 
     def __init__(self, host_width: int = 14, idc_width: int = 8, **kw: object) -> None:
-        super().__init__(cursor_type="row", zebra_stripes=False, **kw)  # type: ignore[arg-type]
-        self._widths = {"host": host_width, "idc": idc_width}
+        super().__init__(**kw)  # type: ignore[arg-type]
+        wanted = {"host": host_width, "idc": idc_width}
+        self._widths = tuple(wanted.get(key, width) for key, _, width in COLUMNS)
+        self._lines: list[FleetLine] = []
+        self._row_of: dict[str, int] = {}
+        self._group_head: list[bool] = []  # the row shows its IDC (first of its group)
+        self.cursor_row = 0
         self.selected: str | None = None
         # Until the operator moves the cursor it rides the top row (the worst host); once
         # they do, it is pinned to the host they chose.
         self.follow_top = True
-        self._cells: dict[str, tuple[Text, ...]] = {}
-        self._order: list[str] = []
+        self._strips: LRUCache[str, tuple[FleetLine, bool, Strip]] = LRUCache(1024)
+        self._header: Strip | None = None
+        self._posted: str | None = None  # the host last announced by HostHighlighted
 
-    def on_mount(self) -> None:
-        for key, label, width in COLUMNS:
-            self.add_column(label, key=key, width=self._widths.get(key, width))
+    # -- data ---------------------------------------------------------------------------
+    @property
+    def row_count(self) -> int:
+        return len(self._lines)
+
+    @property
+    def table_width(self) -> int:
+        return sum(w + GUTTER for w in self._widths)
 
     def show(self, lines: Sequence[FleetLine]) -> None:
-        """Make the table show exactly `lines`, in order, touching only what changed."""
-        wanted = {ln.host: ln for ln in lines}
-        gone = [h for h in self._cells if h not in wanted]
-        if len(gone) + len(wanted.keys() - self._cells.keys()) > REBUILD_AT:
-            self._rebuild(lines)  # a filter changed: one bulk rebuild beats many O(n) edits
-            return
-        for host in gone:
-            self.remove_row(host)
-            del self._cells[host]
-        previous_idc = None
-        for ln in lines:
-            idc = Text(ln.idc, style="bold") if ln.problem or ln.idc != previous_idc else Text("")
-            previous_idc = None if ln.problem else ln.idc
-            cells = (idc, *ln.cells)
-            old = self._cells.get(ln.host)
-            if old is None:
-                self.add_row(*cells, key=ln.host)
-            elif old != cells:
-                for (col, _, _), new, was in zip(COLUMNS, cells, old, strict=True):
-                    if new != was:
-                        self.update_cell(ln.host, col, new)
-            self._cells[ln.host] = cells
-        order = [ln.host for ln in lines]
-        if order != self._order:
-            rank = {h: i for i, h in enumerate(order)}
-            self.sort("host", key=lambda cell: rank.get(cell.plain, 0))
-            self._order = order
-        self._pin_cursor()
+        """Make the table show exactly `lines`, in order; repaint only what changed."""
+        old_lines, old_heads = self._lines, self._group_head
+        self._lines = list(lines)
+        self._row_of = {ln.host: i for i, ln in enumerate(self._lines)}
+        self._group_head = _group_heads(self._lines)
+        self.virtual_size = Size(self.table_width, len(self._lines) + HEADER)
+        self._pin_cursor()  # repaints the cursor's old and new line if it moved
+        top = int(self.scroll_y)
+        for row in range(top, min(len(self._lines), top + self._page() + 1)):
+            if (row >= len(old_lines) or _differs(old_lines[row], self._lines[row])
+                    or old_heads[row] != self._group_head[row]):
+                self.refresh_line(row + HEADER)
+        if len(self._lines) < len(old_lines):  # rows gone at the bottom: blank them
+            self.refresh_lines(len(self._lines) + HEADER, len(old_lines) - len(self._lines))
 
-    def _rebuild(self, lines: Sequence[FleetLine]) -> None:
-        self.clear()
-        self._cells.clear()
-        rows = []
-        previous_idc = None
-        for ln in lines:
-            idc = Text(ln.idc, style="bold") if ln.problem or ln.idc != previous_idc else Text("")
-            previous_idc = None if ln.problem else ln.idc
-            cells = (idc, *ln.cells)
-            self._cells[ln.host] = cells
-            rows.append((cells, ln.host))
-        for cells, host in rows:
-            self.add_row(*cells, key=host)
-        self._order = [ln.host for ln in lines]
-        self._pin_cursor()
+    def hosts(self) -> tuple[str, ...]:
+        """The hosts shown, top to bottom."""
+        return tuple(ln.host for ln in self._lines)
 
-    def _pin_cursor(self) -> None:
-        if not self._order:
-            self.selected = None
-            return
-        if self.follow_top or self.selected not in self._cells:
-            self.selected = self._order[0]
-        index = self.get_row_index(self.selected)
-        if index != self.cursor_row:
-            self.move_cursor(row=index, animate=False)
+    def host_under_cursor(self) -> str | None:
+        """The host on the highlighted row."""
+        if 0 <= self.cursor_row < len(self._lines):
+            return self._lines[self.cursor_row].host
+        return None
 
     def select(self, host: str) -> bool:
-        if host not in self._cells:
+        if host not in self._row_of:
             return False
         self.selected = host
         self.follow_top = False
@@ -141,54 +147,142 @@ class FleetTable(DataTable):
         self.follow_top = True
         self._pin_cursor()
 
-    def _moved_by_operator(self) -> None:
+    # -- cursor -------------------------------------------------------------------------
+    def _pin_cursor(self) -> None:
+        if not self._lines:
+            self.selected = None
+            self._move_to(0)
+            return
+        if self.follow_top or self.selected not in self._row_of:
+            self.selected = self._lines[0].host
+        self._move_to(self._row_of[self.selected])  # type: ignore[index]
+
+    def _move_to(self, row: int) -> None:
+        """Put the cursor on `row`, repaint the two lines, keep it in view, announce it."""
+        row = max(0, min(row, len(self._lines) - 1)) if self._lines else 0
+        if row != self.cursor_row:
+            self.refresh_line(self.cursor_row + HEADER)
+            self.cursor_row = row
+            self.refresh_line(row + HEADER)
+        self.selected = self.host_under_cursor()
+        self._scroll_to_cursor()
+        if self.selected != self._posted:
+            self._posted = self.selected
+            self.post_message(self.HostHighlighted(self.selected))
+
+    def _page(self) -> int:
+        """Rows that fit under the header."""
+        return max(1, self.scrollable_content_region.height - HEADER)
+
+    def _scroll_to_cursor(self) -> None:
+        top, page = int(self.scroll_y), self._page()
+        if self.cursor_row < top:
+            self.scroll_to(y=self.cursor_row, animate=False)
+        elif self.cursor_row >= top + page:
+            self.scroll_to(y=self.cursor_row - page + 1, animate=False)
+
+    def _operator_moves(self, row: int) -> None:
         self.follow_top = False
+        self._move_to(row)
 
     def action_cursor_down(self) -> None:
-        self._moved_by_operator()
-        super().action_cursor_down()
+        self._operator_moves(self.cursor_row + 1)
 
     def action_cursor_up(self) -> None:
-        self._moved_by_operator()
-        super().action_cursor_up()
+        self._operator_moves(self.cursor_row - 1)
 
     def action_page_down(self) -> None:
-        self._moved_by_operator()
-        super().action_page_down()
+        self._operator_moves(self.cursor_row + self._page())
 
     def action_page_up(self) -> None:
-        self._moved_by_operator()
-        super().action_page_up()
+        self._operator_moves(self.cursor_row - self._page())
 
-    def action_scroll_bottom(self) -> None:
-        self._moved_by_operator()
-        super().action_scroll_bottom()
+    def action_first(self) -> None:
+        self._operator_moves(0)
 
-    def on_click(self) -> None:
-        self._moved_by_operator()
+    def action_last(self) -> None:
+        self._operator_moves(len(self._lines) - 1)
 
-    def hosts(self) -> tuple[str, ...]:
-        """The hosts shown, top to bottom."""
-        return tuple(self._order)
+    def action_select_cursor(self) -> None:
+        host = self.host_under_cursor()
+        if host is not None:
+            self.post_message(self.HostChosen(host))
 
-    def host_under_cursor(self) -> str | None:
-        """The host on the highlighted row, read from the table itself at action time."""
-        if not self._order or self.cursor_row < 0:
-            return None
-        try:
-            return str(self.coordinate_to_cell_key((self.cursor_row, 0)).row_key.value)
-        except Exception:  # the cursor is outside the rows (empty after a filter)
-            return None
-
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+    def on_click(self, event: events.Click) -> None:
+        """A click selects the row; a click on the selected row (or a double click) opens."""
+        offset = event.get_content_offset(self)
+        if offset is None or offset.y < HEADER:
+            return
+        row = int(self.scroll_y) + offset.y - HEADER
+        if not 0 <= row < len(self._lines):
+            return
         event.stop()
-        host = str(event.row_key.value) if event.row_key is not None else None
-        if host in self._cells:
-            self.selected = host
-        self.post_message(self.HostHighlighted(self.selected))
+        if row == self.cursor_row or event.chain > 1:
+            self._operator_moves(row)
+            self.action_select_cursor()
+        else:
+            self._operator_moves(row)
 
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        event.stop()
-        if event.row_key is not None and event.row_key.value in self._cells:
-            self.selected = str(event.row_key.value)
-            self.post_message(self.HostChosen(self.selected))
+    def on_resize(self) -> None:
+        self._scroll_to_cursor()
+
+    # -- drawing ------------------------------------------------------------------------
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._strips.clear()
+        self._header = None
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        width = self.scrollable_content_region.width
+        base = self.rich_style
+        if y < HEADER:
+            strip = self._header_strip()
+            style = base + self.get_component_rich_style("fleet-table--header")
+        else:
+            row = scroll_y + y - HEADER
+            if row >= len(self._lines):
+                return Strip.blank(width, base)
+            strip = self._row_strip(row)
+            style = base
+            if row == self.cursor_row:
+                style = base + self.get_component_rich_style("fleet-table--cursor")
+        # The theme's background and the cursor go under the cells' own colours.
+        return strip.apply_style(style).crop_extend(scroll_x, scroll_x + width, base)
+
+    def _header_strip(self) -> Strip:
+        if self._header is None:
+            self._header = self._join([(Segment(label),) for _, label, _ in COLUMNS])
+        return self._header
+
+    def _row_strip(self, row: int) -> Strip:
+        """The row drawn whole (all columns), reused until its line changes."""
+        line = self._lines[row]
+        head = self._group_head[row]
+        cached = self._strips.get(line.host)
+        if cached is not None and cached[1] == head and (
+                cached[0] is line or cached[0].cells == line.cells):
+            return cached[2]
+        idc: Cell = ()
+        if head:
+            idc = (Segment(line.idc, Style(bold=True)),)
+        strip = self._join([idc, *line.cells])
+        self._strips[line.host] = (line, head, strip)
+        return strip
+
+    def _join(self, cells: Sequence[Cell]) -> Strip:
+        return row_strip(cells, self._widths, GUTTER)
+
+
+def _differs(old: FleetLine, new: FleetLine) -> bool:
+    return old is not new and (old.host != new.host or old.cells != new.cells)
+
+
+def _group_heads(lines: Sequence[FleetLine]) -> list[bool]:
+    """IDC name on a problem row and on the first healthy row of each IDC group."""
+    heads = []
+    previous: str | None = None
+    for ln in lines:
+        heads.append(ln.problem or ln.idc != previous)
+        previous = None if ln.problem else ln.idc
+    return heads

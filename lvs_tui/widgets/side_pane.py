@@ -140,4 +140,10 @@ class SidePane(VerticalScroll):
         yield Static(id="side-text")
 
     def show(self, text: Text) -> None:
-        self.query_one("#side-text", Static).update(text)
+        static = self.query_one("#side-text", Static)
+        # A layout pass costs tens of ms on a big screen: only when the height changes.
+        static.update(text, layout=False)
+        width = static.size.width
+        if not width or static.get_content_height(self.size, self.app.size,
+                                                  width) != static.size.height:
+            static.refresh(layout=True)
