@@ -12,6 +12,7 @@ import math
 import threading
 from array import array
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -136,23 +137,29 @@ class PingRing:
         self._cache: tuple[int, int, RingSummary] | None = None
 
     def add(self, s: PingSample) -> None:
+        self.put(s.t, s.sent, s.received, s.rtt, s.error)
+
+    def put(self, t: float, sent: int, received: int, rtt: float | None,
+            error: str | None = None) -> None:
+        """`add` without a PingSample: the batch writers' path."""
         self._cache = None
-        if s.error is None and s.sent > 0:
-            if s.received:
-                self.last_up, self.silent_since = s.t, None
+        if error is None and sent > 0:
+            if received:
+                self.last_up, self.silent_since = t, None
             elif self.silent_since is None:
-                self.silent_since = s.t
+                self.silent_since = t
         i = self._next
-        self._t[i] = s.t
-        self._rtt[i] = math.nan if s.rtt is None else s.rtt
-        self._sent[i] = min(s.sent, 65535)
-        self._rcv[i] = min(s.received, 65535)
-        if s.error is not None:
-            self._err[i] = s.error
-        else:
+        self._t[i] = t
+        self._rtt[i] = math.nan if rtt is None else rtt
+        self._sent[i] = min(sent, 65535)
+        self._rcv[i] = min(received, 65535)
+        if error is not None:
+            self._err[i] = error
+        elif self._err:
             self._err.pop(i, None)
         self._next = (i + 1) % self.size
-        self._n = min(self._n + 1, self.size)
+        if self._n < self.size:
+            self._n += 1
 
     def __len__(self) -> int:
         return self._n
@@ -245,6 +252,20 @@ class StateStore:
             if ring is None:
                 ring = self._pings[(vantage, address)] = PingRing(self.ping_window)
             ring.add(sample)
+            self.version += 1
+
+    def add_pings(self, vantage: str,
+                  batch: Iterable[tuple[str, float, int, int, float | None]]) -> None:
+        """Many probe results at once, each (address, t, sent, received, rtt seconds or None),
+        without an error: one lock and one version bump for the batch, and no PingSample
+        object per probe (the ICMP engine writes thousands a second)."""
+        with self._lock:
+            pings, size = self._pings, self.ping_window
+            for address, t, sent, received, rtt in batch:
+                ring = pings.get((vantage, address))
+                if ring is None:
+                    ring = pings[(vantage, address)] = PingRing(size)
+                ring.put(t, sent, received, rtt)
             self.version += 1
 
     def add_metric(self, host: str, metric: Metric, sample: MetricSample) -> None:
