@@ -12,8 +12,9 @@ for the slowest target. Here the cost is the design, not the language:
   (a BPF filter keeps most of them from even waking us);
 * every probe has the same timeout, so the probes in flight expire in send order: the
   sequence space itself is the timer queue (arrays indexed by sequence, no heap, no
-  per-probe objects besides the sample handed to the store);
-* results are written to the store as they arrive: a dead target never delays another.
+  per-probe objects);
+* results are written to the store as they arrive, one batch per socket drain or expiry
+  pass (`StateStore.add_pings`): a dead target never delays another.
 """
 
 from __future__ import annotations
@@ -45,8 +46,14 @@ PAYLOAD_SIZE = 56  # the size ping and fping send by default
 BATCHES_PER_INTERVAL = 20
 TICK_MIN, TICK_MAX = 0.005, 0.05
 MAX_DRAIN = 4096  # replies read per readable event before yielding to the loop
+DRAIN_EVERY = 128  # sends between reads of the replies
 _CSUM_ID_SEQ = struct.Struct("!HHH")
 _ID_SEQ_NONCE_GEN = struct.Struct("!HHQI")  # identifier, sequence, nonce, generation
+# An IPv4 raw read without IP options: source address, ICMP type, identifier, sequence,
+# nonce, generation in one unpack (the source comes from the header: no address tuple).
+_V4_REPLY = struct.Struct("!12xI4xBxxxHHQI")
+_IPV4_PLAIN = 0x45  # version 4, 20-byte header
+_U32 = struct.Struct("!I")
 
 _ECHO_REQUEST = {socket.AF_INET: 8, socket.AF_INET6: 128}
 _ECHO_REPLY = {socket.AF_INET: 0, socket.AF_INET6: 129}
@@ -148,13 +155,6 @@ class _Channel:
         words = self.packet[:2] + self.packet[4:6] + self.packet[8:]
         self.sum0 = _fold(sum(struct.unpack(f"!{len(words) // 2}H", words)))
 
-    def send(self, seq: int, sockaddr: tuple) -> None:
-        """Checksum, identifier and sequence in one pack; the kernel fills the checksum for
-        ICMPv6 and for ping sockets, so ours only matters on IPv4 raw."""
-        _CSUM_ID_SEQ.pack_into(self.packet, 2, ~_fold(self.sum0 + seq) & 0xFFFF,
-                               self.ident, seq)
-        self.sock.sendto(self.packet, sockaddr)
-
     def close(self) -> None:
         self.sock.close()
 
@@ -198,6 +198,15 @@ def _family(address: str) -> int:
     return socket.AF_INET6 if ":" in address else socket.AF_INET
 
 
+def _ipv4_number(address: str) -> int:
+    """The address as the 32-bit number an IPv4 header carries; 0 (never a reply's source)
+    for anything else."""
+    try:
+        return _U32.unpack(socket.inet_pton(socket.AF_INET, address))[0]
+    except OSError:
+        return 0
+
+
 def _sockaddr(address: str) -> tuple:
     return (address, 0) if ":" not in address else (address, 0, 0, 0)
 
@@ -227,6 +236,8 @@ class IcmpEngine:
         self.nonce_int = int.from_bytes(self.nonce, "big")
         self._sockaddrs = tuple(_sockaddr(a) for a in self.targets)
         self._families = tuple(_family(a) for a in self.targets)
+        self._addr4 = array("I", (_ipv4_number(a) for a in self.targets))
+        self._target_channels: tuple[_Channel | None, ...] = ()
         self._slot_target = array("i", [-1]) * SEQ_SPACE
         self._slot_sent = array("d", [0.0]) * SEQ_SPACE
         self._slot_gen = array("I", [0]) * SEQ_SPACE
@@ -285,6 +296,7 @@ class IcmpEngine:
 
     def _start(self, choice: ModeChoice) -> None:
         self._open(choice.mode is Mode.RAW)
+        self._target_channels = tuple(self._channels.get(f) for f in self._families)
         loop = asyncio.get_running_loop()
         for ch in self._channels.values():
             loop.add_reader(ch.sock.fileno(), self._on_readable, ch)
@@ -295,6 +307,7 @@ class IcmpEngine:
             loop.remove_reader(ch.sock.fileno())
             ch.close()
         self._channels.clear()
+        self._target_channels = ()
 
     def _open(self, privileged: bool) -> None:
         for family in {*self._families} or {socket.AF_INET}:
@@ -340,26 +353,43 @@ class IcmpEngine:
             await asyncio.sleep(max(self.tick, min(next_send, next_expiry) - time.monotonic()))
 
     def _send_range(self, start: int, stop: int) -> int:
-        """Send probes to targets[start:stop]; returns how many could not be sent."""
+        """Send probes to targets[start:stop]; returns how many could not be sent. Replies
+        are read after every DRAIN_EVERY sends, so a burst never overflows the buffer."""
         errors = 0
-        channels, families, sockaddrs = self._channels, self._families, self._sockaddrs
-        slot_target, slot_sent, monotonic = self._slot_target, self._slot_sent, time.monotonic
-        slot_gen = self._slot_gen
+        for first in range(start, stop, DRAIN_EVERY):
+            last = min(first + DRAIN_EVERY, stop)
+            errors += self._send_chunk(first, last)
+            if last - first == DRAIN_EVERY:
+                self._drain_all()
+        return errors
+
+    def _send_chunk(self, start: int, stop: int) -> int:
+        """The hot loop: locals only, one pack (checksum, identifier, sequence) and one
+        sendto per probe; the engine's counters are written back once."""
+        errors = sent = 0
+        channels, sockaddrs, pack = self._target_channels, self._sockaddrs, _CSUM_ID_SEQ.pack_into
+        slot_target, slot_sent, slot_gen = self._slot_target, self._slot_sent, self._slot_gen
+        monotonic = time.monotonic
+        seq, gen, in_flight = self._next_seq, self._generation, self._in_flight
         for i in range(start, stop):
-            ch = channels.get(families[i])
+            ch = channels[i]
             if ch is None:
-                self._error(i, self._channel_errors.get(families[i], "no socket"))
+                self._error(i, self._channel_errors.get(self._families[i], "no socket"))
                 errors += 1
                 continue
-            if self._in_flight >= SEQ_SPACE - 1:
+            if in_flight >= SEQ_SPACE - 1:
+                self._in_flight = in_flight
                 self._expire_oldest("too many probes in flight")
-            seq = self._next_seq
-            gen = self._generation
+                in_flight = self._in_flight
             if ch.generation != gen:
                 ch.set_generation(gen)
+            # The kernel fills the checksum for ICMPv6 and ping sockets; IPv4 raw needs ours.
+            csum = ch.sum0 + seq
+            csum = (csum & 0xFFFF) + (csum >> 16)  # sum0 and seq are 16-bit: one fold
+            pack(ch.packet, 2, ~csum & 0xFFFF, ch.ident, seq)
             sent_at = monotonic()
             try:
-                ch.send(seq, sockaddrs[i])
+                ch.sock.sendto(ch.packet, sockaddrs[i])
             except OSError as exc:
                 self._error(i, f"send: {exc.strerror or exc}")
                 errors += 1
@@ -367,14 +397,14 @@ class IcmpEngine:
             slot_target[seq] = i
             slot_sent[seq] = sent_at
             slot_gen[seq] = gen
-            self._next_seq = (seq + 1) & 0xFFFF
-            if not self._next_seq:
-                self._generation = (gen + 1) & 0xFFFFFFFF
-            self._in_flight += 1
-            self.sent += 1
-            self.pending += 1
-            if not self.sent & 127:  # read replies between bursts: no receive-buffer overflow
-                self._drain_all()
+            seq = (seq + 1) & 0xFFFF
+            if not seq:
+                gen = (gen + 1) & 0xFFFFFFFF
+            in_flight += 1
+            sent += 1
+        self._next_seq, self._generation, self._in_flight = seq, gen, in_flight
+        self.sent += sent
+        self.pending += sent
         return errors
 
     def _drain_all(self) -> None:
@@ -382,22 +412,27 @@ class IcmpEngine:
             self._on_readable(ch)
 
     def _expire(self, now: float) -> None:
+        """Walk from the oldest sequence while its probe is older than the timeout; the
+        unanswered ones are written as lost, in one batch."""
+        seq, in_flight, slot_sent = self._oldest, self._in_flight, self._slot_sent
         limit = now - self.timeout
-        slot_target, slot_sent = self._slot_target, self._slot_sent
-        wall = time.time()
-        lost: PingSample | None = None
-        while self._in_flight and slot_sent[self._oldest] <= limit:
-            seq = self._oldest
+        if not in_flight or slot_sent[seq] > limit:
+            return
+        slot_target = self._slot_target
+        lost: list[int] = []
+        while in_flight and slot_sent[seq] <= limit:
             i = slot_target[seq]
             if i >= 0:
                 slot_target[seq] = -1
-                self.lost += 1
-                self.pending -= 1
-                if lost is None:  # immutable: one sample serves every loss of this batch
-                    lost = PingSample(wall, 1, 0)
-                self._emit(i, lost)
-            self._oldest = (seq + 1) & 0xFFFF
-            self._in_flight -= 1
+                lost.append(i)
+            seq = (seq + 1) & 0xFFFF
+            in_flight -= 1
+        self._oldest, self._in_flight = seq, in_flight
+        if lost:
+            self.lost += len(lost)
+            self.pending -= len(lost)
+            wall, targets = time.time(), self.targets
+            self._write([(targets[i], wall, 1, 0, None) for i in lost])
 
     def _expire_oldest(self, why: str) -> None:
         seq = self._oldest
@@ -410,12 +445,15 @@ class IcmpEngine:
         self._in_flight -= 1
 
     def _error(self, i: int, why: str) -> None:
+        """A probe that could not be made: unknown, never lost (rare: one sample)."""
         self.errors += 1
-        self._emit(i, PingSample(time.time(), 1, 0, error=why))
-
-    def _emit(self, i: int, sample: PingSample) -> None:
         if self._store is not None:
-            self._store.add_ping(self.vantage, self.targets[i], sample)
+            self._store.add_ping(self.vantage, self.targets[i],
+                                 PingSample(time.time(), 1, 0, error=why))
+
+    def _write(self, batch: list[tuple[str, float, int, int, float | None]]) -> None:
+        if self._store is not None:
+            self._store.add_pings(self.vantage, batch)
 
     def _report(self, store: StateStore, choice: ModeChoice, errors: int, n: int) -> None:
         now = time.time()
@@ -432,19 +470,58 @@ class IcmpEngine:
 
     # -- receiving --------------------------------------------------------------------
     def _on_readable(self, ch: _Channel) -> None:
-        """Drain the socket; a reply counts only if type, identifier (raw), nonce, sequence
-        and source address all match a probe still in flight."""
-        store = self._store
-        if store is None:
+        """Drain the socket; a reply counts only if type, identifier (raw), nonce, sequence,
+        generation and source address all match a probe still in flight."""
+        if self._store is None:
             return
-        add, vantage = store.add_ping, self.vantage
+        answers = self._read_raw4(ch) if not ch.offset_known else self._read(ch)
+        if answers:
+            self.received += len(answers)
+            self.pending -= len(answers)
+            self._write(answers)
+
+    def _read_raw4(self, ch: _Channel) -> list[tuple[str, float, int, int, float | None]]:
+        """IPv4 raw: the reply's source is read from its IP header (no address tuple, no
+        string per reply) and compared with the target's address as a number."""
+        buf, recv, unpack = self._buf, ch.sock.recv_into, _V4_REPLY.unpack_from
+        ident, nonce = ch.ident, self.nonce_int
+        slot_target, slot_sent, slot_gen = self._slot_target, self._slot_sent, self._slot_gen
+        addr4, targets, monotonic, wall = self._addr4, self.targets, time.monotonic, time.time()
+        answers: list[tuple[str, float, int, int, float | None]] = []
+        for _ in range(MAX_DRAIN):
+            try:
+                size = recv(buf)
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError:
+                continue
+            if size < _V4_REPLY.size:
+                continue
+            if buf[0] == _IPV4_PLAIN:
+                src, kind, rid, seq, cookie, gen = unpack(buf)
+            else:  # IP options: the ICMP header starts later
+                off = (buf[0] & 0x0F) * 4
+                if size < off + 20:
+                    continue
+                src, kind = _U32.unpack_from(buf, 12)[0], buf[off]
+                rid, seq, cookie, gen = _ID_SEQ_NONCE_GEN.unpack_from(buf, off + 4)
+            if kind != 0 or rid != ident or cookie != nonce:
+                continue  # another process's ping
+            i = slot_target[seq]
+            if i < 0 or addr4[i] != src or slot_gen[seq] != gen:
+                continue  # late (already counted lost), duplicate or from a wrong source
+            slot_target[seq] = -1
+            answers.append((targets[i], wall, 1, 1, monotonic() - slot_sent[seq]))
+        return answers
+
+    def _read(self, ch: _Channel) -> list[tuple[str, float, int, int, float | None]]:
+        """Ping sockets and ICMPv6 raw: no IP header, the source comes from recvfrom."""
         buf, recv, unpack = self._buf, ch.sock.recvfrom_into, _ID_SEQ_NONCE_GEN.unpack_from
-        reply_type, fixed_off = _ECHO_REPLY[ch.family], ch.offset_known
-        ident, nonce, check_ident = ch.ident, self.nonce_int, ch.privileged
-        slot_target, slot_sent, targets = self._slot_target, self._slot_sent, self.targets
-        slot_gen, monotonic = self._slot_gen, time.monotonic
-        wall = time.time()
-        got = 0
+        reply_type, ident, check_ident = _ECHO_REPLY[ch.family], ch.ident, ch.privileged
+        nonce = self.nonce_int
+        slot_target, slot_sent, slot_gen = self._slot_target, self._slot_sent, self._slot_gen
+        targets, monotonic, wall = self.targets, time.monotonic, time.time()
+        answers: list[tuple[str, float, int, int, float | None]] = []
         for _ in range(MAX_DRAIN):
             try:
                 size, addr = recv(buf)
@@ -452,20 +529,17 @@ class IcmpEngine:
                 break
             except OSError:
                 continue  # an ICMP error queued on a ping socket: the probe times out
-            off = 0 if fixed_off else (buf[0] & 0x0F) * 4
-            if size < off + 20 or buf[off] != reply_type:
+            if size < 20 or buf[0] != reply_type:
                 continue
-            rid, seq, cookie, gen = unpack(buf, off + 4)
+            rid, seq, cookie, gen = unpack(buf, 4)
             if cookie != nonce or (check_ident and rid != ident):
                 continue  # another process's ping
             i = slot_target[seq]
             if i < 0 or targets[i] != addr[0] or slot_gen[seq] != gen:
                 continue  # late (already counted lost), duplicate or from a wrong source
             slot_target[seq] = -1
-            got += 1
-            add(vantage, targets[i], PingSample(wall, 1, 1, monotonic() - slot_sent[seq]))
-        self.received += got
-        self.pending -= got
+            answers.append((targets[i], wall, 1, 1, monotonic() - slot_sent[seq]))
+        return answers
 
 
 def icmp_sources(cfg: Config, store_interval: float | None = None) -> list[Source]:
