@@ -2,8 +2,11 @@
 
     sudo .venv/bin/python -m benchmarks.ping_sweep            # 10,000 and 2,000 targets
     sudo .venv/bin/python -m benchmarks.ping_sweep --steady 10 --sizes 2000   # quicker
+    sudo .venv/bin/python -m benchmarks.ping_sweep --topology routed   # via the lab router
 
-Builds the netns lab (50 hosts x 200 addresses; nothing leaves the machine), runs every
+Builds the netns lab (50 hosts x 202 addresses; nothing leaves the machine; by default the
+DIRECT topology: host ports in lvt-duty, one veth pair each way, no forwarding namespace on
+the probe path), runs every
 measurement as a child process inside the sealed duty namespace and prints wall time, CPU
 seconds, µs of CPU per probe, peak RSS and false deads (every lab target is alive, so each
 unanswered probe is a false dead), then the engine/fping ratios and the issue's targets.
@@ -157,6 +160,8 @@ def main(argv: list[str] | None = None) -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="10000,2000", help="target counts, comma-separated")
     ap.add_argument("--steady", type=float, default=60.0, help="seconds of the 1 Hz run")
+    ap.add_argument("--topology", choices=["direct", "routed"], default="direct",
+                    help="direct (default): duty linked to every host; routed: via lvt-rtr")
     ap.add_argument("--keep-lab", action="store_true", help="leave the lab up afterwards")
     ap.add_argument("--child", choices=["sweep", "steady"], help=argparse.SUPPRESS)
     ap.add_argument("--targets", help=argparse.SUPPRESS)
@@ -175,16 +180,16 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from lab.netns import Lab, down
+    from lab.netns import Lab, Topology, down
 
     sizes = sorted((int(s) for s in args.sizes.split(",")), reverse=True)
-    lab = Lab(hosts=50, vips=198, vips6=2)
+    lab = Lab(hosts=50, vips=198, vips6=2, topology=Topology(args.topology))
     if max(sizes) > len(lab.addresses()):
         print(f"ping_sweep: at most {len(lab.addresses())} targets", file=sys.stderr)
         return 2
     t0 = time.monotonic()
     lab.up()
-    print(f"lab: {lab.hosts} hosts, {len(lab.addresses())} addresses, "
+    print(f"lab: {lab.topology.value}, {lab.hosts} hosts, {len(lab.addresses())} addresses, "
           f"up in {time.monotonic() - t0:.1f}s", flush=True)
     runs: list[Run] = []
     try:
