@@ -6,6 +6,9 @@ for the slowest target. Here the cost is the design, not the language:
 
 * one raw (or kernel "ping") socket per family, opened through icmplib's socket classes;
 * sends spread evenly over the interval by one ticking task (20 batches per interval);
+* every target's echo request, address and message header are built once, so a send
+  stamps two 16-bit fields and a run of 32 targets is one `sendmmsg`; IPv4 raw replies are
+  read 64 at a time with `recvmmsg` (Linux, through ctypes; plain sendto/recvfrom without);
 * a reader callback drains the socket and matches each echo reply by identifier,
   sequence, source address, a per-engine payload nonce and the sequence's generation, so
   replies to other ping processes on the machine are never attributed to our targets
@@ -49,11 +52,19 @@ MAX_DRAIN = 4096  # replies read per readable event before yielding to the loop
 DRAIN_EVERY = 128  # sends between reads of the replies
 _CSUM_ID_SEQ = struct.Struct("!HHH")
 _ID_SEQ_NONCE_GEN = struct.Struct("!HHQI")  # identifier, sequence, nonce, generation
-# An IPv4 raw read without IP options: source address, ICMP type, identifier, sequence,
-# nonce, generation in one unpack (the source comes from the header: no address tuple).
-_V4_REPLY = struct.Struct("!12xI4xBxxxHHQI")
+# An IPv4 raw read: version/header length, source address, and (without IP options) ICMP
+# type, identifier, sequence, nonce, generation in one unpack.
+_V4_REPLY = struct.Struct("!B11xI4xB3xHHQI")  # + version/length byte
+_ECHO_FIELDS = struct.Struct("!B3xHHQI")  # type, identifier, sequence, nonce, generation
 _IPV4_PLAIN = 0x45  # version 4, 20-byte header
 _U32 = struct.Struct("!I")
+_SEQ = struct.Struct("!H")
+PACKET_SIZE = 8 + PAYLOAD_SIZE
+SEND_BATCH = 32  # requests per sendmmsg: the RTT of a batch's last probe starts at its first
+READ_SLOTS = 64  # replies per recvmmsg
+_READ_SLOT = 128  # bytes kept of each reply: IP header (<= 60) + what we match (20)
+_NAME_SIZE = 32  # room for a sockaddr_in6 (28)
+_MSG_DONTWAIT = 0x40
 
 _ECHO_REQUEST = {socket.AF_INET: 8, socket.AF_INET6: 128}
 _ECHO_REPLY = {socket.AF_INET: 0, socket.AF_INET6: 129}
@@ -120,8 +131,8 @@ def _fold(total: int) -> int:
 class _Channel:
     """One socket of one address family, with its prebuilt echo request."""
 
-    __slots__ = ("family", "generation", "ident", "offset_known", "packet", "privileged",
-                 "sock", "sum0")
+    __slots__ = ("before", "family", "generation", "ident", "inbox", "offset_known", "outbox",
+                 "packet", "privileged", "sock", "sum0")
 
     def __init__(self, family: int, privileged: bool, ident: int, nonce: bytes) -> None:
         cls = ICMPv4Socket if family == socket.AF_INET else ICMPv6Socket
@@ -142,7 +153,21 @@ class _Channel:
                                 + payload)
         self.generation = -1
         self.sum0 = 0
+        self.outbox: _Outbox | None = None  # set by prepare(): the targets are known then
+        self.before = array("I")  # target index -> how many of ours come before it
+        self.inbox = _Inbox() if _MMSG and not self.offset_known else None
         self.set_generation(0)
+
+    def prepare(self, families: tuple[int, ...], addresses: tuple[str, ...]) -> None:
+        """Prebuild a request per target of this family (positions in target order)."""
+        mine = [i for i, f in enumerate(families) if f == self.family]
+        self.outbox = _Outbox(self.family, bytes(self.packet), mine, addresses)
+        count, before = 0, array("I", [0]) * (len(families) + 1)
+        for i, f in enumerate(families):
+            before[i] = count
+            count += f == self.family
+        before[len(families)] = count
+        self.before = before
 
     def set_generation(self, generation: int) -> None:
         """Stamp the sequence-space generation: a reply later than a whole wrap of the
@@ -154,9 +179,108 @@ class _Channel:
         # Checksum of everything but the sequence: each send adds its sequence and folds.
         words = self.packet[:2] + self.packet[4:6] + self.packet[8:]
         self.sum0 = _fold(sum(struct.unpack(f"!{len(words) // 2}H", words)))
+        if self.outbox is not None:
+            self.outbox.restamp(self.packet)
 
     def close(self) -> None:
         self.sock.close()
+
+
+# -- batched system calls (Linux): one sendmmsg per run of targets, one recvmmsg per read --
+class _IoVec(ctypes.Structure):
+    _fields_ = [("base", ctypes.c_void_p), ("len", ctypes.c_size_t)]
+
+
+class _MsgHdr(ctypes.Structure):
+    _fields_ = [("name", ctypes.c_void_p), ("namelen", ctypes.c_uint32),
+                ("iov", ctypes.c_void_p), ("iovlen", ctypes.c_size_t),
+                ("control", ctypes.c_void_p), ("controllen", ctypes.c_size_t),
+                ("flags", ctypes.c_int)]
+
+
+class _MMsgHdr(ctypes.Structure):  # struct mmsghdr: the message and the bytes it moved
+    _fields_ = [("hdr", _MsgHdr), ("len", ctypes.c_uint)]
+
+
+_HDR_SIZE = ctypes.sizeof(_MMsgHdr)
+_MSG_LEN = struct.Struct("=I")
+_MSG_LEN_AT = _MMsgHdr.len.offset
+
+
+def _libc_mmsg() -> tuple[ctypes._CFuncPtr, ctypes._CFuncPtr] | None:  # type: ignore[name-defined]
+    """sendmmsg and recvmmsg from the C library, or None (then sendto/recv_into per probe)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        send, recv = libc.sendmmsg, libc.recvmmsg
+    except (OSError, AttributeError):
+        return None
+    send.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_uint, ctypes.c_int]
+    recv.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_uint, ctypes.c_int,
+                     ctypes.c_void_p]
+    send.restype = recv.restype = ctypes.c_int
+    return send, recv
+
+
+_MMSG = _libc_mmsg()
+
+
+def _sockaddr_bytes(family: int, address: str) -> bytes:
+    """struct sockaddr_in / sockaddr_in6 with port 0, as the kernel reads it."""
+    packed = socket.inet_pton(family, address)
+    if family == socket.AF_INET:
+        return struct.pack("=H", family) + bytes(2) + packed + bytes(8)
+    return struct.pack("=H", family) + bytes(6) + packed + bytes(4)
+
+
+class _Outbox:
+    """The echo requests of every target of one socket, prebuilt: packet, address and
+    message header in target order, so a run of consecutive targets is one sendmmsg. A send
+    only stamps the checksum, identifier and sequence into the target's own packet."""
+
+    __slots__ = ("_hdrs", "_iovs", "_names", "base", "packets", "sockaddrs", "targets")
+
+    def __init__(self, family: int, packet: bytes, targets: list[int],
+                 addresses: tuple[str, ...]) -> None:
+        n = max(len(targets), 1)
+        self.targets = array("i", targets)  # position -> target index
+        self.sockaddrs = tuple(_sockaddr(addresses[i]) for i in targets)
+        self.packets = (ctypes.c_char * (PACKET_SIZE * n))()
+        self._names = (ctypes.c_char * (_NAME_SIZE * n))()
+        self._iovs = (_IoVec * n)()
+        self._hdrs = (_MMsgHdr * n)()
+        self.restamp(packet)
+        packets_at, names_at = ctypes.addressof(self.packets), ctypes.addressof(self._names)
+        for pos, i in enumerate(targets):
+            name = _sockaddr_bytes(family, addresses[i])
+            ctypes.memmove(names_at + pos * _NAME_SIZE, name, len(name))
+            iov = self._iovs[pos]
+            iov.base, iov.len = packets_at + pos * PACKET_SIZE, PACKET_SIZE
+            hdr = self._hdrs[pos].hdr
+            hdr.name, hdr.namelen = names_at + pos * _NAME_SIZE, len(name)
+            hdr.iov, hdr.iovlen = ctypes.addressof(iov), 1
+        self.base = ctypes.addressof(self._hdrs)
+
+    def restamp(self, packet: bytes) -> None:
+        """Copy the request (a new generation) into every target's packet."""
+        whole = bytes(packet) * (len(self.packets) // PACKET_SIZE)
+        ctypes.memmove(self.packets, whole, len(whole))
+
+
+class _Inbox:
+    """Room for READ_SLOTS replies read by one recvmmsg, on IPv4 raw sockets, whose replies
+    carry their source address in the IP header (so no address buffers)."""
+
+    __slots__ = ("_iovs", "base", "buf", "hdrs")
+
+    def __init__(self) -> None:
+        self.buf = (ctypes.c_char * (_READ_SLOT * READ_SLOTS))()
+        self._iovs = (_IoVec * READ_SLOTS)()
+        self.hdrs = (_MMsgHdr * READ_SLOTS)()
+        at = ctypes.addressof(self.buf)
+        for k in range(READ_SLOTS):
+            self._iovs[k].base, self._iovs[k].len = at + k * _READ_SLOT, _READ_SLOT
+            self.hdrs[k].hdr.iov, self.hdrs[k].hdr.iovlen = ctypes.addressof(self._iovs[k]), 1
+        self.base = ctypes.addressof(self.hdrs)
 
 
 def _grow_receive_buffer(sock: socket.socket, size: int = 4 << 20) -> None:
@@ -234,10 +358,11 @@ class IcmpEngine:
         self.ident = (os.getpid() ^ int.from_bytes(os.urandom(2), "big")) & 0xFFFF
         self.nonce = os.urandom(8)
         self.nonce_int = int.from_bytes(self.nonce, "big")
-        self._sockaddrs = tuple(_sockaddr(a) for a in self.targets)
         self._families = tuple(_family(a) for a in self.targets)
         self._addr4 = array("I", (_ipv4_number(a) for a in self.targets))
         self._target_channels: tuple[_Channel | None, ...] = ()
+        self._positions = array("I")  # target index -> its position in its channel
+        self._unread = 0  # sends since replies were last read
         self._slot_target = array("i", [-1]) * SEQ_SPACE
         self._slot_sent = array("d", [0.0]) * SEQ_SPACE
         self._slot_gen = array("I", [0]) * SEQ_SPACE
@@ -296,7 +421,11 @@ class IcmpEngine:
 
     def _start(self, choice: ModeChoice) -> None:
         self._open(choice.mode is Mode.RAW)
+        for ch in self._channels.values():
+            ch.prepare(self._families, self.targets)
         self._target_channels = tuple(self._channels.get(f) for f in self._families)
+        self._positions = array("I", (ch.before[i] if ch else 0
+                                      for i, ch in enumerate(self._target_channels)))
         loop = asyncio.get_running_loop()
         for ch in self._channels.values():
             loop.add_reader(ch.sock.fileno(), self._on_readable, ch)
@@ -356,21 +485,30 @@ class IcmpEngine:
         """Send probes to targets[start:stop]; returns how many could not be sent. Replies
         are read after every DRAIN_EVERY sends, so a burst never overflows the buffer."""
         errors = 0
-        for first in range(start, stop, DRAIN_EVERY):
-            last = min(first + DRAIN_EVERY, stop)
-            errors += self._send_chunk(first, last)
-            if last - first == DRAIN_EVERY:
+        while start < stop:
+            # A batch never wraps the sequence inside it: a new generation restamps packets.
+            last = min(start + SEND_BATCH, stop, start + SEQ_SPACE - self._next_seq)
+            errors += self._send_batch(start, last)
+            self._unread += last - start
+            start = last
+            if self._unread >= DRAIN_EVERY:
+                self._unread = 0
                 self._drain_all()
         return errors
 
-    def _send_chunk(self, start: int, stop: int) -> int:
-        """The hot loop: locals only, one pack (checksum, identifier, sequence) and one
-        sendto per probe; the engine's counters are written back once."""
-        errors = sent = 0
-        channels, sockaddrs, pack = self._target_channels, self._sockaddrs, _CSUM_ID_SEQ.pack_into
+    def _send_batch(self, start: int, stop: int) -> int:
+        """The hot loop: locals only, one pack (checksum, identifier, sequence) into each
+        target's prebuilt request; then one sendmmsg per socket for the whole batch."""
+        sent = 0
+        channels, positions = self._target_channels, self._positions
+        pack = _CSUM_ID_SEQ.pack_into
         slot_target, slot_sent, slot_gen = self._slot_target, self._slot_sent, self._slot_gen
-        monotonic = time.monotonic
         seq, gen, in_flight = self._next_seq, self._generation, self._in_flight
+        for ch in self._channels.values():
+            if ch.generation != gen:
+                ch.set_generation(gen)
+        sent_at = time.monotonic()
+        errors = 0
         for i in range(start, stop):
             ch = channels[i]
             if ch is None:
@@ -381,19 +519,11 @@ class IcmpEngine:
                 self._in_flight = in_flight
                 self._expire_oldest("too many probes in flight")
                 in_flight = self._in_flight
-            if ch.generation != gen:
-                ch.set_generation(gen)
             # The kernel fills the checksum for ICMPv6 and ping sockets; IPv4 raw needs ours.
             csum = ch.sum0 + seq
             csum = (csum & 0xFFFF) + (csum >> 16)  # sum0 and seq are 16-bit: one fold
-            pack(ch.packet, 2, ~csum & 0xFFFF, ch.ident, seq)
-            sent_at = monotonic()
-            try:
-                ch.sock.sendto(ch.packet, sockaddrs[i])
-            except OSError as exc:
-                self._error(i, f"send: {exc.strerror or exc}")
-                errors += 1
-                continue
+            pack(ch.outbox.packets, positions[i] * PACKET_SIZE + 2, ~csum & 0xFFFF, ch.ident,
+                 seq)
             slot_target[seq] = i
             slot_sent[seq] = sent_at
             slot_gen[seq] = gen
@@ -405,7 +535,46 @@ class IcmpEngine:
         self._next_seq, self._generation, self._in_flight = seq, gen, in_flight
         self.sent += sent
         self.pending += sent
+        for ch in self._channels.values():
+            first, last = ch.before[start], ch.before[stop]
+            if first < last:
+                errors += self._post(ch, first, last)
         return errors
+
+    def _post(self, ch: _Channel, first: int, last: int) -> int:
+        """Hand the channel's prebuilt requests [first, last) to the kernel; one it refuses
+        is that target's error (unknown, never lost). Returns how many were refused."""
+        out = ch.outbox
+        assert out is not None
+        errors, pos, fd = 0, first, ch.sock.fileno()
+        while pos < last:
+            if _MMSG is not None:
+                done = _MMSG[0](fd, out.base + pos * _HDR_SIZE, last - pos, 0)
+                errno = ctypes.get_errno() if done <= 0 else 0
+                why = os.strerror(errno) if errno else "not sent"
+            else:
+                try:
+                    done = ch.sock.sendto(memoryview(out.packets)[
+                        pos * PACKET_SIZE:(pos + 1) * PACKET_SIZE], out.sockaddrs[pos]) and 1
+                except OSError as exc:
+                    done, why = 0, exc.strerror or str(exc)
+            if done > 0:
+                pos += done
+                continue
+            self._unsend(out, pos, f"send: {why}")
+            pos += 1
+            errors += 1
+        return errors
+
+    def _unsend(self, out: _Outbox, pos: int, why: str) -> None:
+        """A request the kernel refused: free its sequence slot and say why."""
+        i = out.targets[pos]
+        seq = _SEQ.unpack_from(out.packets, pos * PACKET_SIZE + 6)[0]
+        if self._slot_target[seq] == i:
+            self._slot_target[seq] = -1
+            self.sent -= 1
+            self.pending -= 1
+        self._error(i, why)
 
     def _drain_all(self) -> None:
         for ch in self._channels.values():
@@ -474,51 +643,58 @@ class IcmpEngine:
         generation and source address all match a probe still in flight."""
         if self._store is None:
             return
-        answers = self._read_raw4(ch) if not ch.offset_known else self._read(ch)
+        batched = not ch.offset_known and ch.inbox is not None
+        answers = self._read_batched(ch) if batched else self._read(ch)
         if answers:
             self.received += len(answers)
             self.pending -= len(answers)
             self._write(answers)
 
-    def _read_raw4(self, ch: _Channel) -> list[tuple[str, float, int, int, float | None]]:
-        """IPv4 raw: the reply's source is read from its IP header (no address tuple, no
-        string per reply) and compared with the target's address as a number."""
-        buf, recv, unpack = self._buf, ch.sock.recv_into, _V4_REPLY.unpack_from
+    def _read_batched(self, ch: _Channel) -> list[tuple[str, float, int, int, float | None]]:
+        """IPv4 raw, READ_SLOTS replies per recvmmsg: the source is read from each reply's
+        IP header (no address tuple, no string) and compared with the target's as a number."""
+        inbox = ch.inbox
+        assert inbox is not None and _MMSG is not None
+        recv, fd, base, hdrs, buf = _MMSG[1], ch.sock.fileno(), inbox.base, inbox.hdrs, inbox.buf
+        unpack, echo = _V4_REPLY.unpack_from, _ECHO_FIELDS.unpack_from
+        msg_len = _MSG_LEN.unpack_from
         ident, nonce = ch.ident, self.nonce_int
         slot_target, slot_sent, slot_gen = self._slot_target, self._slot_sent, self._slot_gen
         addr4, targets, monotonic, wall = self._addr4, self.targets, time.monotonic, time.time()
         answers: list[tuple[str, float, int, int, float | None]] = []
-        for _ in range(MAX_DRAIN):
-            try:
-                size = recv(buf)
-            except (BlockingIOError, InterruptedError):
-                break
-            except OSError:
-                continue
-            if size < _V4_REPLY.size:
-                continue
-            if buf[0] == _IPV4_PLAIN:
-                src, kind, rid, seq, cookie, gen = unpack(buf)
-            else:  # IP options: the ICMP header starts later
-                off = (buf[0] & 0x0F) * 4
-                if size < off + 20:
+        for _ in range(MAX_DRAIN // READ_SLOTS):
+            n = recv(fd, base, READ_SLOTS, _MSG_DONTWAIT, None)
+            if n <= 0:
+                break  # nothing left (an error: the probes concerned time out)
+            now = monotonic()
+            for k in range(n):
+                size = msg_len(hdrs, k * _HDR_SIZE + _MSG_LEN_AT)[0]
+                at = k * _READ_SLOT
+                if size < _V4_REPLY.size:
                     continue
-                src, kind = _U32.unpack_from(buf, 12)[0], buf[off]
-                rid, seq, cookie, gen = _ID_SEQ_NONCE_GEN.unpack_from(buf, off + 4)
-            if kind != 0 or rid != ident or cookie != nonce:
-                continue  # another process's ping
-            i = slot_target[seq]
-            if i < 0 or addr4[i] != src or slot_gen[seq] != gen:
-                continue  # late (already counted lost), duplicate or from a wrong source
-            slot_target[seq] = -1
-            answers.append((targets[i], wall, 1, 1, monotonic() - slot_sent[seq]))
+                vhl, src, kind, rid, seq, cookie, gen = unpack(buf, at)
+                if vhl != _IPV4_PLAIN:  # IP options: the ICMP header starts later
+                    off = (vhl & 0x0F) * 4
+                    if size < off + _ECHO_FIELDS.size or off + _ECHO_FIELDS.size > _READ_SLOT:
+                        continue
+                    kind, rid, seq, cookie, gen = echo(buf, at + off)
+                if kind != 0 or rid != ident or cookie != nonce:
+                    continue  # another process's ping
+                i = slot_target[seq]
+                if i < 0 or addr4[i] != src or slot_gen[seq] != gen:
+                    continue  # late (already counted lost), duplicate or from a wrong source
+                slot_target[seq] = -1
+                answers.append((targets[i], wall, 1, 1, now - slot_sent[seq]))
+            if n < READ_SLOTS:
+                break
         return answers
 
     def _read(self, ch: _Channel) -> list[tuple[str, float, int, int, float | None]]:
-        """Ping sockets and ICMPv6 raw: no IP header, the source comes from recvfrom."""
+        """One recvfrom per reply (ping sockets, ICMPv6 raw, or no recvmmsg): the source
+        comes from the address recvfrom gives."""
         buf, recv, unpack = self._buf, ch.sock.recvfrom_into, _ID_SEQ_NONCE_GEN.unpack_from
-        reply_type, ident, check_ident = _ECHO_REPLY[ch.family], ch.ident, ch.privileged
-        nonce = self.nonce_int
+        reply_type, fixed_off = _ECHO_REPLY[ch.family], ch.offset_known
+        ident, check_ident, nonce = ch.ident, ch.privileged, self.nonce_int
         slot_target, slot_sent, slot_gen = self._slot_target, self._slot_sent, self._slot_gen
         targets, monotonic, wall = self.targets, time.monotonic, time.time()
         answers: list[tuple[str, float, int, int, float | None]] = []
@@ -529,9 +705,10 @@ class IcmpEngine:
                 break
             except OSError:
                 continue  # an ICMP error queued on a ping socket: the probe times out
-            if size < 20 or buf[0] != reply_type:
+            off = 0 if fixed_off else (buf[0] & 0x0F) * 4
+            if size < off + 20 or buf[off] != reply_type:
                 continue
-            rid, seq, cookie, gen = unpack(buf, 4)
+            rid, seq, cookie, gen = unpack(buf, off + 4)
             if cookie != nonce or (check_ident and rid != ident):
                 continue  # another process's ping
             i = slot_target[seq]
