@@ -152,6 +152,11 @@ def _verdicts(runs: list[Run]) -> list[str]:
             if kind == "steady":
                 out.append(f"{n:>6} steady: {r.core_pct:.1f}% of one core "
                            f"({'ok' if r.core_pct <= 15 else 'OVER'} target <= 15%)")
+                floor = by.get(("fping", "sweep", n))
+                if floor is not None:  # what this machine's kernel path costs a C prober
+                    out.append(f"{n:>6} steady: at fping's sweep cost ({floor.us_per_probe:.1f}"
+                               f" µs/probe), {n} probes/s would be "
+                               f"{floor.us_per_probe * n / 1e4:.1f}% of one core")
     return out
 
 
