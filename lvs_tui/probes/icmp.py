@@ -583,6 +583,9 @@ class IcmpEngine:
     def _expire(self, now: float) -> None:
         """Walk from the oldest sequence while its probe is older than the timeout; the
         unanswered ones are written as lost, in one batch."""
+        if not self.pending:  # every probe in flight is resolved: nothing to walk
+            self._oldest, self._in_flight = self._next_seq, 0
+            return
         seq, in_flight, slot_sent = self._oldest, self._in_flight, self._slot_sent
         limit = now - self.timeout
         if not in_flight or slot_sent[seq] > limit:
