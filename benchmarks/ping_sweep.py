@@ -11,13 +11,17 @@ measurement as a child process inside the sealed duty namespace and prints wall 
 seconds, µs of CPU per probe, peak RSS and false deads (every lab target is alive, so each
 unanswered probe is a false dead), then the engine/fping ratios and the issue's targets.
 The engine measures its own CPU from just before it opens its sockets (imports excluded);
-fping's comes from wait4() on its process, start-up included.
+fping's comes from wait4() on its process, start-up included. Both include the kernel's
+work for their packets that runs in their context: on veth that is the whole round trip
+(softirq on the sending CPU). Work deferred to ksoftirqd is billed to no process: the last
+column shows how much ksoftirqd ran meanwhile, machine-wide (RPS is off in the lab).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import os
 import re
@@ -26,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,6 +48,7 @@ class Run:
     probes: int
     rss_mb: float
     false_dead: int  # unanswered probes to live targets
+    softirqd: float = 0.0  # CPU s of every ksoftirqd thread meanwhile (machine-wide)
 
     @property
     def cpu(self) -> float:
@@ -84,6 +90,28 @@ async def _engine_child(kind: str, targets: list[str], seconds: float) -> dict:
 
 
 # -- parent ----------------------------------------------------------------------------
+def _softirqd_cpu() -> float:
+    """CPU seconds of the ksoftirqd threads: network work the kernel defers there is billed
+    to nobody's process, so the table shows it beside each run (RPS is off in the lab)."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        if "(ksoftirqd/" in text:
+            fields = text.rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _measured(measure: Callable[[str, Path, int, float], Run], kind: str, file: Path, n: int,
+              seconds: float) -> Run:
+    before = _softirqd_cpu()
+    run = measure(kind, file, n, seconds)
+    return dataclasses.replace(run, softirqd=_softirqd_cpu() - before)
+
+
 def _engine(kind: str, file: Path, n: int, seconds: float) -> Run:
     argv = ["ip", "netns", "exec", "lvt-duty", sys.executable, "-m", "benchmarks.ping_sweep",
             "--child", kind, "--targets", str(file), "--steady", str(seconds)]
@@ -126,12 +154,12 @@ def _fping(kind: str, file: Path, n: int, seconds: float) -> Run:
 def _table(runs: list[Run]) -> str:
     head = (f"{'targets':>8} {'tool':<7} {'run':<7} {'wall s':>8} {'CPU s':>7} "
             f"{'user s':>7} {'sys s':>7} {'µs/probe':>9} {'%core':>6} {'RSS MB':>7} "
-            f"{'false dead':>10}")
+            f"{'false dead':>10} {'softirqd s':>10}")
     rows = [head, "-" * len(head)]
     for r in runs:
         rows.append(f"{r.targets:>8} {r.tool:<7} {r.kind:<7} {r.wall:>8.2f} {r.cpu:>7.2f} "
                     f"{r.user:>7.2f} {r.sys:>7.2f} {r.us_per_probe:>9.2f} {r.core_pct:>6.1f} "
-                    f"{r.rss_mb:>7.1f} {r.false_dead:>10}")
+                    f"{r.rss_mb:>7.1f} {r.false_dead:>10} {r.softirqd:>10.2f}")
     return "\n".join(rows)
 
 
@@ -205,7 +233,7 @@ def _bench(args: argparse.Namespace) -> int:
                 _fping("sweep", file, n, 1)  # warm the neighbour caches
                 for kind in ("sweep", "steady"):
                     for measure in (_engine, _fping):
-                        runs.append(measure(kind, file, n, args.steady))
+                        runs.append(_measured(measure, kind, file, n, args.steady))
                         print(_table(runs[-1:]).splitlines()[-1], flush=True)
     finally:
         if not args.keep_lab:
