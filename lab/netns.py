@@ -185,6 +185,12 @@ class Lab:
     def _configure_duty(self) -> None:
         _sysctl(DUTY, "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0",
                 "net.ipv6.conf.eth0.accept_dad=0")
+        if self.topology is Topology.DIRECT:
+            # A real terminal has one NIC; here duty has two ports per host, and IPv6 source
+            # selection would scan all of them for every probe. The outgoing port's own
+            # address is the one it would choose anyway (same interface ranks first).
+            _sysctl(DUTY, *(f"net.ipv6.conf.{h.router_port(side)}.use_oif_addrs_only=1"
+                            for h in self.all_hosts for side in Side))
         _batch(DUTY, [
             "link set lo up", "link set eth0 up",
             "addr replace 10.200.0.1/24 dev eth0",

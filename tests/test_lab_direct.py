@@ -43,6 +43,14 @@ def test_duty_stays_sealed(lab: Lab) -> None:
     assert links == {"lo", "eth0", *ports}
 
 
+def test_probes_leave_from_the_port_facing_their_host(lab: Lab) -> None:
+    h = lab.host(2)
+    vip6 = next(v for v in lab.vips_of(h) if ":" in v)
+    assert f"src {h.external6.replace('::1', '::fe')} " in _ip("-6", "route", "get", vip6)
+    assert f"src 10.201.{h.index}.254 " in _ip("route", "get", lab.vips_of(h)[0])
+    assert f"src 10.200.{h.index}.254 " in _ip("route", "get", h.internal)
+
+
 async def test_every_address_and_the_control_target_answer(lab: Lab) -> None:
     store = StateStore()
     engine = IcmpEngine([*lab.addresses(), CONTROL], interval=1.0, timeout=1.0)
