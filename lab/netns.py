@@ -6,6 +6,15 @@ Topology (every name starts with ``lvt-``; nothing is created in the root namesp
     (no default route,          (forwards)  hNNNb1 ──── bond1  lvt-hNNN   (external + VIPs)
      no link to the root ns)
 
+That is the ROUTED topology (the default: traceroute sees a hop, the router is the control
+target). The DIRECT one, for the ping benchmark, puts the host ports in lvt-duty itself
+(same names, same addresses), so a probe crosses one veth pair each way and nothing forwards,
+as on a real NIC; lvt-rtr then only answers as the control target::
+
+    lvt-duty  eth0 ──── duty0  lvt-rtr            (control target only)
+              hNNNb0 ──────────────────── bond0  lvt-hNNN
+              hNNNb1 ──────────────────── bond1  lvt-hNNN
+
 Addresses exist only inside these namespaces:
 
 * duty ``10.200.0.1`` / ``fd00:200::1``; the router ``10.200.0.254`` / ``fd00:200::fe`` is
@@ -49,6 +58,13 @@ _HOST_NS = re.compile(r"^lvt-h\d{3}$")
 
 class LabError(RuntimeError):
     """A lab command failed; the message names the command and what it printed."""
+
+
+class Topology(StrEnum):
+    """Where the host ports live: behind a forwarding router, or in lvt-duty itself."""
+
+    ROUTED = "routed"
+    DIRECT = "direct"
 
 
 class Side(StrEnum):
@@ -95,11 +111,17 @@ class Lab:
     hosts: int = 4
     vips: int = 3
     vips6: int = 1
+    topology: Topology = Topology.ROUTED
 
     def __post_init__(self) -> None:
         if not 1 <= self.hosts <= MAX_HOSTS or not 0 <= self.vips <= MAX_VIPS \
                 or not 0 <= self.vips6 <= MAX_VIPS:
             raise LabError(f"lab size out of range: hosts 1-{MAX_HOSTS}, vips 0-{MAX_VIPS}")
+
+    @property
+    def hub(self) -> str:
+        """The namespace holding every host's far veth end (hNNNb0, hNNNb1)."""
+        return ROUTER if self.topology is Topology.ROUTED else DUTY
 
     def host(self, index: int) -> LabHost:
         return LabHost(index)
@@ -134,10 +156,12 @@ class Lab:
         for h in self.all_hosts:
             for side in Side:
                 links.append(f"link add {side.value} netns {h.ns} type veth peer name "
-                             f"{h.router_port(side)} netns {ROUTER}")
+                             f"{h.router_port(side)} netns {self.hub}")
         _batch(None, links)
         self._configure_duty()
         self._configure_router()
+        # In DIRECT the ports sit in lvt-duty: their /24 routes beat duty's /16s via CONTROL.
+        _batch(self.hub, [c for h in self.all_hosts for c in self._port_commands(h)])
         for h in self.all_hosts:
             self._configure_host(h)
         self.wait_ready()
@@ -161,6 +185,12 @@ class Lab:
     def _configure_duty(self) -> None:
         _sysctl(DUTY, "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0",
                 "net.ipv6.conf.eth0.accept_dad=0")
+        if self.topology is Topology.DIRECT:
+            # A real terminal has one NIC; here duty has two ports per host, and IPv6 source
+            # selection would scan all of them for every probe. The outgoing port's own
+            # address is the one it would choose anyway (same interface ranks first).
+            _sysctl(DUTY, *(f"net.ipv6.conf.{h.router_port(side)}.use_oif_addrs_only=1"
+                            for h in self.all_hosts for side in Side))
         _batch(DUTY, [
             "link set lo up", "link set eth0 up",
             "addr replace 10.200.0.1/24 dev eth0",
@@ -180,11 +210,10 @@ class Lab:
         cmds = ["link set lo up", "link set duty0 up",
                 f"addr replace {CONTROL}/24 dev duty0",
                 f"addr replace {CONTROL6}/64 dev duty0 nodad"]
-        for h in self.all_hosts:
-            cmds += self._router_commands(h)
         _batch(ROUTER, cmds)
 
-    def _router_commands(self, h: LabHost) -> list[str]:
+    def _port_commands(self, h: LabHost) -> list[str]:
+        """The hub's side of host h: its two port addresses and the route to its VIPs."""
         k = h.index
         b0, b1 = h.router_port(Side.INTERNAL), h.router_port(Side.EXTERNAL)
         return [
@@ -256,7 +285,9 @@ class Lab:
 
     def cut_duty(self) -> None:
         """The duty terminal's own link fails: its probes cannot even be sent."""
-        _batch(DUTY, ["link set eth0 down"])
+        ports = ([] if self.topology is Topology.ROUTED else
+                 [f"link set {h.router_port(s)} down" for h in self.all_hosts for s in Side])
+        _batch(DUTY, ["link set eth0 down", *ports])
 
     def restore(self, host: LabHost | None = None) -> None:
         """Undo every fault on one host (or everywhere, the duty link included): links,
@@ -267,7 +298,7 @@ class Lab:
         for h in targets:
             self._clear_loss(h)
             self._configure_host(h)
-        _batch(ROUTER, [c for h in targets for c in self._router_commands(h)])
+        _batch(self.hub, [c for h in targets for c in self._port_commands(h)])
         for ns in (DUTY, ROUTER):
             _run("ip", "-n", ns, "neigh", "flush", "all")
 

@@ -22,6 +22,7 @@ import pytest
 
 from lab.netns import in_netns, scratch_namespace
 from lvs_tui.config import parse
+from lvs_tui.probes import icmp
 from lvs_tui.probes.fping import SshFpingSource
 from lvs_tui.probes.icmp import SEQ_SPACE, IcmpEngine, Mode, icmp_sources, select_mode
 from lvs_tui.state import PingSample, SourceState, StateStore
@@ -72,6 +73,27 @@ async def test_every_loopback_target_answers_with_its_own_rtt() -> None:
         assert all(0 < s.rtt < 0.5 for s in samples), address
     assert engine.lost == 0 and engine.errors == 0
     assert engine.received == engine.sent - engine.pending
+
+
+async def test_without_sendmmsg_each_probe_is_its_own_system_call(quiet_ns: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A C library without sendmmsg/recvmmsg: sendto and recvfrom per probe, same results."""
+    monkeypatch.setattr(icmp, "_MMSG", None)
+    store = StateStore()
+    engine = IcmpEngine(["127.0.0.1", "127.0.0.2", "::1", "10.200.99.1"], interval=0.2,
+                        timeout=0.5)
+    with in_netns(quiet_ns):
+        async with running(engine, store):
+            await asyncio.sleep(0.1)
+            assert all(ch.inbox is None for ch in engine._channels.values())
+            await asyncio.sleep(0.6)
+    for address in ("127.0.0.1", "127.0.0.2"):
+        samples = store.pings("local", address)
+        assert samples and all(s.received == 1 and 0 < s.rtt < 0.5 for s in samples)
+    dropped = store.pings("local", "::1")  # sent (no error), then lost at its timeout
+    assert dropped and all(s.received == 0 and s.error is None for s in dropped)
+    bad = store.pings("local", "10.200.99.1")  # no route: unknown, never lost
+    assert bad and all(s.error and "unreachable" in s.error.lower() for s in bad)
 
 
 async def test_sends_are_spread_over_the_interval() -> None:

@@ -6,14 +6,18 @@ for the slowest target. Here the cost is the design, not the language:
 
 * one raw (or kernel "ping") socket per family, opened through icmplib's socket classes;
 * sends spread evenly over the interval by one ticking task (20 batches per interval);
+* every target's echo request, address and message header are built once, so a send
+  stamps two 16-bit fields and a run of 32 targets is one `sendmmsg`; IPv4 raw replies are
+  read 64 at a time with `recvmmsg` (Linux, through ctypes; plain sendto/recvfrom without);
 * a reader callback drains the socket and matches each echo reply by identifier,
   sequence, source address, a per-engine payload nonce and the sequence's generation, so
   replies to other ping processes on the machine are never attributed to our targets
   (a BPF filter keeps most of them from even waking us);
 * every probe has the same timeout, so the probes in flight expire in send order: the
   sequence space itself is the timer queue (arrays indexed by sequence, no heap, no
-  per-probe objects besides the sample handed to the store);
-* results are written to the store as they arrive: a dead target never delays another.
+  per-probe objects);
+* results are written to the store as they arrive, one batch per socket drain or expiry
+  pass (`StateStore.add_pings`): a dead target never delays another.
 """
 
 from __future__ import annotations
@@ -45,8 +49,22 @@ PAYLOAD_SIZE = 56  # the size ping and fping send by default
 BATCHES_PER_INTERVAL = 20
 TICK_MIN, TICK_MAX = 0.005, 0.05
 MAX_DRAIN = 4096  # replies read per readable event before yielding to the loop
+DRAIN_EVERY = 128  # sends between reads of the replies
 _CSUM_ID_SEQ = struct.Struct("!HHH")
 _ID_SEQ_NONCE_GEN = struct.Struct("!HHQI")  # identifier, sequence, nonce, generation
+# An IPv4 raw read: version/header length, source address, and (without IP options) ICMP
+# type, identifier, sequence, nonce, generation in one unpack.
+_V4_REPLY = struct.Struct("!B11xI4xB3xHHQI")  # + version/length byte
+_ECHO_FIELDS = struct.Struct("!B3xHHQI")  # type, identifier, sequence, nonce, generation
+_IPV4_PLAIN = 0x45  # version 4, 20-byte header
+_U32 = struct.Struct("!I")
+_SEQ = struct.Struct("!H")
+PACKET_SIZE = 8 + PAYLOAD_SIZE
+SEND_BATCH = 32  # requests per sendmmsg: the RTT of a batch's last probe starts at its first
+READ_SLOTS = 64  # replies per recvmmsg
+_READ_SLOT = 128  # bytes kept of each reply: IP header (<= 60) + what we match (20)
+_NAME_SIZE = 32  # room for a sockaddr_in6 (28)
+_MSG_DONTWAIT = 0x40
 
 _ECHO_REQUEST = {socket.AF_INET: 8, socket.AF_INET6: 128}
 _ECHO_REPLY = {socket.AF_INET: 0, socket.AF_INET6: 129}
@@ -113,8 +131,8 @@ def _fold(total: int) -> int:
 class _Channel:
     """One socket of one address family, with its prebuilt echo request."""
 
-    __slots__ = ("family", "generation", "ident", "offset_known", "packet", "privileged",
-                 "sock", "sum0")
+    __slots__ = ("before", "family", "generation", "ident", "inbox", "offset_known", "outbox",
+                 "packet", "privileged", "sock", "sum0")
 
     def __init__(self, family: int, privileged: bool, ident: int, nonce: bytes) -> None:
         cls = ICMPv4Socket if family == socket.AF_INET else ICMPv6Socket
@@ -135,7 +153,21 @@ class _Channel:
                                 + payload)
         self.generation = -1
         self.sum0 = 0
+        self.outbox: _Outbox | None = None  # set by prepare(): the targets are known then
+        self.before = array("I")  # target index -> how many of ours come before it
+        self.inbox = _Inbox() if _MMSG and not self.offset_known else None
         self.set_generation(0)
+
+    def prepare(self, families: tuple[int, ...], addresses: tuple[str, ...]) -> None:
+        """Prebuild a request per target of this family (positions in target order)."""
+        mine = [i for i, f in enumerate(families) if f == self.family]
+        self.outbox = _Outbox(self.family, bytes(self.packet), mine, addresses)
+        count, before = 0, array("I", [0]) * (len(families) + 1)
+        for i, f in enumerate(families):
+            before[i] = count
+            count += f == self.family
+        before[len(families)] = count
+        self.before = before
 
     def set_generation(self, generation: int) -> None:
         """Stamp the sequence-space generation: a reply later than a whole wrap of the
@@ -147,16 +179,108 @@ class _Channel:
         # Checksum of everything but the sequence: each send adds its sequence and folds.
         words = self.packet[:2] + self.packet[4:6] + self.packet[8:]
         self.sum0 = _fold(sum(struct.unpack(f"!{len(words) // 2}H", words)))
-
-    def send(self, seq: int, sockaddr: tuple) -> None:
-        """Checksum, identifier and sequence in one pack; the kernel fills the checksum for
-        ICMPv6 and for ping sockets, so ours only matters on IPv4 raw."""
-        _CSUM_ID_SEQ.pack_into(self.packet, 2, ~_fold(self.sum0 + seq) & 0xFFFF,
-                               self.ident, seq)
-        self.sock.sendto(self.packet, sockaddr)
+        if self.outbox is not None:
+            self.outbox.restamp(self.packet)
 
     def close(self) -> None:
         self.sock.close()
+
+
+# -- batched system calls (Linux): one sendmmsg per run of targets, one recvmmsg per read --
+class _IoVec(ctypes.Structure):
+    _fields_ = [("base", ctypes.c_void_p), ("len", ctypes.c_size_t)]
+
+
+class _MsgHdr(ctypes.Structure):
+    _fields_ = [("name", ctypes.c_void_p), ("namelen", ctypes.c_uint32),
+                ("iov", ctypes.c_void_p), ("iovlen", ctypes.c_size_t),
+                ("control", ctypes.c_void_p), ("controllen", ctypes.c_size_t),
+                ("flags", ctypes.c_int)]
+
+
+class _MMsgHdr(ctypes.Structure):  # struct mmsghdr: the message and the bytes it moved
+    _fields_ = [("hdr", _MsgHdr), ("len", ctypes.c_uint)]
+
+
+_HDR_SIZE = ctypes.sizeof(_MMsgHdr)
+_MSG_LEN = struct.Struct("=I")
+_MSG_LEN_AT = _MMsgHdr.len.offset
+
+
+def _libc_mmsg() -> tuple[ctypes._CFuncPtr, ctypes._CFuncPtr] | None:  # type: ignore[name-defined]
+    """sendmmsg and recvmmsg from the C library, or None (then sendto/recv_into per probe)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        send, recv = libc.sendmmsg, libc.recvmmsg
+    except (OSError, AttributeError):
+        return None
+    send.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_uint, ctypes.c_int]
+    recv.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_uint, ctypes.c_int,
+                     ctypes.c_void_p]
+    send.restype = recv.restype = ctypes.c_int
+    return send, recv
+
+
+_MMSG = _libc_mmsg()
+
+
+def _sockaddr_bytes(family: int, address: str) -> bytes:
+    """struct sockaddr_in / sockaddr_in6 with port 0, as the kernel reads it."""
+    packed = socket.inet_pton(family, address)
+    if family == socket.AF_INET:
+        return struct.pack("=H", family) + bytes(2) + packed + bytes(8)
+    return struct.pack("=H", family) + bytes(6) + packed + bytes(4)
+
+
+class _Outbox:
+    """The echo requests of every target of one socket, prebuilt: packet, address and
+    message header in target order, so a run of consecutive targets is one sendmmsg. A send
+    only stamps the checksum, identifier and sequence into the target's own packet."""
+
+    __slots__ = ("_hdrs", "_iovs", "_names", "base", "packets", "sockaddrs", "targets")
+
+    def __init__(self, family: int, packet: bytes, targets: list[int],
+                 addresses: tuple[str, ...]) -> None:
+        n = max(len(targets), 1)
+        self.targets = array("i", targets)  # position -> target index
+        self.sockaddrs = tuple(_sockaddr(addresses[i]) for i in targets)
+        self.packets = (ctypes.c_char * (PACKET_SIZE * n))()
+        self._names = (ctypes.c_char * (_NAME_SIZE * n))()
+        self._iovs = (_IoVec * n)()
+        self._hdrs = (_MMsgHdr * n)()
+        self.restamp(packet)
+        packets_at, names_at = ctypes.addressof(self.packets), ctypes.addressof(self._names)
+        for pos, i in enumerate(targets):
+            name = _sockaddr_bytes(family, addresses[i])
+            ctypes.memmove(names_at + pos * _NAME_SIZE, name, len(name))
+            iov = self._iovs[pos]
+            iov.base, iov.len = packets_at + pos * PACKET_SIZE, PACKET_SIZE
+            hdr = self._hdrs[pos].hdr
+            hdr.name, hdr.namelen = names_at + pos * _NAME_SIZE, len(name)
+            hdr.iov, hdr.iovlen = ctypes.addressof(iov), 1
+        self.base = ctypes.addressof(self._hdrs)
+
+    def restamp(self, packet: bytes) -> None:
+        """Copy the request (a new generation) into every target's packet."""
+        whole = bytes(packet) * (len(self.packets) // PACKET_SIZE)
+        ctypes.memmove(self.packets, whole, len(whole))
+
+
+class _Inbox:
+    """Room for READ_SLOTS replies read by one recvmmsg, on IPv4 raw sockets, whose replies
+    carry their source address in the IP header (so no address buffers)."""
+
+    __slots__ = ("_iovs", "base", "buf", "hdrs")
+
+    def __init__(self) -> None:
+        self.buf = (ctypes.c_char * (_READ_SLOT * READ_SLOTS))()
+        self._iovs = (_IoVec * READ_SLOTS)()
+        self.hdrs = (_MMsgHdr * READ_SLOTS)()
+        at = ctypes.addressof(self.buf)
+        for k in range(READ_SLOTS):
+            self._iovs[k].base, self._iovs[k].len = at + k * _READ_SLOT, _READ_SLOT
+            self.hdrs[k].hdr.iov, self.hdrs[k].hdr.iovlen = ctypes.addressof(self._iovs[k]), 1
+        self.base = ctypes.addressof(self.hdrs)
 
 
 def _grow_receive_buffer(sock: socket.socket, size: int = 4 << 20) -> None:
@@ -198,6 +322,15 @@ def _family(address: str) -> int:
     return socket.AF_INET6 if ":" in address else socket.AF_INET
 
 
+def _ipv4_number(address: str) -> int:
+    """The address as the 32-bit number an IPv4 header carries; 0 (never a reply's source)
+    for anything else."""
+    try:
+        return _U32.unpack(socket.inet_pton(socket.AF_INET, address))[0]
+    except OSError:
+        return 0
+
+
 def _sockaddr(address: str) -> tuple:
     return (address, 0) if ":" not in address else (address, 0, 0, 0)
 
@@ -225,8 +358,11 @@ class IcmpEngine:
         self.ident = (os.getpid() ^ int.from_bytes(os.urandom(2), "big")) & 0xFFFF
         self.nonce = os.urandom(8)
         self.nonce_int = int.from_bytes(self.nonce, "big")
-        self._sockaddrs = tuple(_sockaddr(a) for a in self.targets)
         self._families = tuple(_family(a) for a in self.targets)
+        self._addr4 = array("I", (_ipv4_number(a) for a in self.targets))
+        self._target_channels: tuple[_Channel | None, ...] = ()
+        self._positions = array("I")  # target index -> its position in its channel
+        self._unread = 0  # sends since replies were last read
         self._slot_target = array("i", [-1]) * SEQ_SPACE
         self._slot_sent = array("d", [0.0]) * SEQ_SPACE
         self._slot_gen = array("I", [0]) * SEQ_SPACE
@@ -285,6 +421,11 @@ class IcmpEngine:
 
     def _start(self, choice: ModeChoice) -> None:
         self._open(choice.mode is Mode.RAW)
+        for ch in self._channels.values():
+            ch.prepare(self._families, self.targets)
+        self._target_channels = tuple(self._channels.get(f) for f in self._families)
+        self._positions = array("I", (ch.before[i] if ch else 0
+                                      for i, ch in enumerate(self._target_channels)))
         loop = asyncio.get_running_loop()
         for ch in self._channels.values():
             loop.add_reader(ch.sock.fileno(), self._on_readable, ch)
@@ -295,6 +436,7 @@ class IcmpEngine:
             loop.remove_reader(ch.sock.fileno())
             ch.close()
         self._channels.clear()
+        self._target_channels = ()
 
     def _open(self, privileged: bool) -> None:
         for family in {*self._families} or {socket.AF_INET}:
@@ -340,64 +482,129 @@ class IcmpEngine:
             await asyncio.sleep(max(self.tick, min(next_send, next_expiry) - time.monotonic()))
 
     def _send_range(self, start: int, stop: int) -> int:
-        """Send probes to targets[start:stop]; returns how many could not be sent."""
+        """Send probes to targets[start:stop]; returns how many could not be sent. Replies
+        are read after every DRAIN_EVERY sends, so a burst never overflows the buffer."""
         errors = 0
-        channels, families, sockaddrs = self._channels, self._families, self._sockaddrs
-        slot_target, slot_sent, monotonic = self._slot_target, self._slot_sent, time.monotonic
-        slot_gen = self._slot_gen
-        for i in range(start, stop):
-            ch = channels.get(families[i])
-            if ch is None:
-                self._error(i, self._channel_errors.get(families[i], "no socket"))
-                errors += 1
-                continue
-            if self._in_flight >= SEQ_SPACE - 1:
-                self._expire_oldest("too many probes in flight")
-            seq = self._next_seq
-            gen = self._generation
+        while start < stop:
+            # A batch never wraps the sequence inside it: a new generation restamps packets.
+            last = min(start + SEND_BATCH, stop, start + SEQ_SPACE - self._next_seq)
+            errors += self._send_batch(start, last)
+            self._unread += last - start
+            start = last
+            if self._unread >= DRAIN_EVERY:
+                self._unread = 0
+                self._drain_all()
+        return errors
+
+    def _send_batch(self, start: int, stop: int) -> int:
+        """The hot loop: locals only, one pack (checksum, identifier, sequence) into each
+        target's prebuilt request; then one sendmmsg per socket for the whole batch."""
+        sent = 0
+        channels, positions = self._target_channels, self._positions
+        pack = _CSUM_ID_SEQ.pack_into
+        slot_target, slot_sent, slot_gen = self._slot_target, self._slot_sent, self._slot_gen
+        seq, gen, in_flight = self._next_seq, self._generation, self._in_flight
+        for ch in self._channels.values():
             if ch.generation != gen:
                 ch.set_generation(gen)
-            sent_at = monotonic()
-            try:
-                ch.send(seq, sockaddrs[i])
-            except OSError as exc:
-                self._error(i, f"send: {exc.strerror or exc}")
+        sent_at = time.monotonic()
+        errors = 0
+        for i in range(start, stop):
+            ch = channels[i]
+            if ch is None:
+                self._error(i, self._channel_errors.get(self._families[i], "no socket"))
                 errors += 1
                 continue
+            if in_flight >= SEQ_SPACE - 1:
+                self._in_flight = in_flight
+                self._expire_oldest("too many probes in flight")
+                in_flight = self._in_flight
+            # The kernel fills the checksum for ICMPv6 and ping sockets; IPv4 raw needs ours.
+            csum = ch.sum0 + seq
+            csum = (csum & 0xFFFF) + (csum >> 16)  # sum0 and seq are 16-bit: one fold
+            pack(ch.outbox.packets, positions[i] * PACKET_SIZE + 2, ~csum & 0xFFFF, ch.ident,
+                 seq)
             slot_target[seq] = i
             slot_sent[seq] = sent_at
             slot_gen[seq] = gen
-            self._next_seq = (seq + 1) & 0xFFFF
-            if not self._next_seq:
-                self._generation = (gen + 1) & 0xFFFFFFFF
-            self._in_flight += 1
-            self.sent += 1
-            self.pending += 1
-            if not self.sent & 127:  # read replies between bursts: no receive-buffer overflow
-                self._drain_all()
+            seq = (seq + 1) & 0xFFFF
+            if not seq:
+                gen = (gen + 1) & 0xFFFFFFFF
+            in_flight += 1
+            sent += 1
+        self._next_seq, self._generation, self._in_flight = seq, gen, in_flight
+        self.sent += sent
+        self.pending += sent
+        for ch in self._channels.values():
+            first, last = ch.before[start], ch.before[stop]
+            if first < last:
+                errors += self._post(ch, first, last)
         return errors
+
+    def _post(self, ch: _Channel, first: int, last: int) -> int:
+        """Hand the channel's prebuilt requests [first, last) to the kernel; one it refuses
+        is that target's error (unknown, never lost). Returns how many were refused."""
+        out = ch.outbox
+        assert out is not None
+        errors, pos, fd = 0, first, ch.sock.fileno()
+        while pos < last:
+            if _MMSG is not None:
+                done = _MMSG[0](fd, out.base + pos * _HDR_SIZE, last - pos, 0)
+                errno = ctypes.get_errno() if done <= 0 else 0
+                why = os.strerror(errno) if errno else "not sent"
+            else:
+                try:
+                    done = ch.sock.sendto(memoryview(out.packets)[
+                        pos * PACKET_SIZE:(pos + 1) * PACKET_SIZE], out.sockaddrs[pos]) and 1
+                except OSError as exc:
+                    done, why = 0, exc.strerror or str(exc)
+            if done > 0:
+                pos += done
+                continue
+            self._unsend(out, pos, f"send: {why}")
+            pos += 1
+            errors += 1
+        return errors
+
+    def _unsend(self, out: _Outbox, pos: int, why: str) -> None:
+        """A request the kernel refused: free its sequence slot and say why."""
+        i = out.targets[pos]
+        seq = _SEQ.unpack_from(out.packets, pos * PACKET_SIZE + 6)[0]
+        if self._slot_target[seq] == i:
+            self._slot_target[seq] = -1
+            self.sent -= 1
+            self.pending -= 1
+        self._error(i, why)
 
     def _drain_all(self) -> None:
         for ch in self._channels.values():
             self._on_readable(ch)
 
     def _expire(self, now: float) -> None:
+        """Walk from the oldest sequence while its probe is older than the timeout; the
+        unanswered ones are written as lost, in one batch."""
+        if not self.pending:  # every probe in flight is resolved: nothing to walk
+            self._oldest, self._in_flight = self._next_seq, 0
+            return
+        seq, in_flight, slot_sent = self._oldest, self._in_flight, self._slot_sent
         limit = now - self.timeout
-        slot_target, slot_sent = self._slot_target, self._slot_sent
-        wall = time.time()
-        lost: PingSample | None = None
-        while self._in_flight and slot_sent[self._oldest] <= limit:
-            seq = self._oldest
+        if not in_flight or slot_sent[seq] > limit:
+            return
+        slot_target = self._slot_target
+        lost: list[int] = []
+        while in_flight and slot_sent[seq] <= limit:
             i = slot_target[seq]
             if i >= 0:
                 slot_target[seq] = -1
-                self.lost += 1
-                self.pending -= 1
-                if lost is None:  # immutable: one sample serves every loss of this batch
-                    lost = PingSample(wall, 1, 0)
-                self._emit(i, lost)
-            self._oldest = (seq + 1) & 0xFFFF
-            self._in_flight -= 1
+                lost.append(i)
+            seq = (seq + 1) & 0xFFFF
+            in_flight -= 1
+        self._oldest, self._in_flight = seq, in_flight
+        if lost:
+            self.lost += len(lost)
+            self.pending -= len(lost)
+            wall, targets = time.time(), self.targets
+            self._write([(targets[i], wall, 1, 0, None) for i in lost])
 
     def _expire_oldest(self, why: str) -> None:
         seq = self._oldest
@@ -410,12 +617,15 @@ class IcmpEngine:
         self._in_flight -= 1
 
     def _error(self, i: int, why: str) -> None:
+        """A probe that could not be made: unknown, never lost (rare: one sample)."""
         self.errors += 1
-        self._emit(i, PingSample(time.time(), 1, 0, error=why))
-
-    def _emit(self, i: int, sample: PingSample) -> None:
         if self._store is not None:
-            self._store.add_ping(self.vantage, self.targets[i], sample)
+            self._store.add_ping(self.vantage, self.targets[i],
+                                 PingSample(time.time(), 1, 0, error=why))
+
+    def _write(self, batch: list[tuple[str, float, int, int, float | None]]) -> None:
+        if self._store is not None:
+            self._store.add_pings(self.vantage, batch)
 
     def _report(self, store: StateStore, choice: ModeChoice, errors: int, n: int) -> None:
         now = time.time()
@@ -432,19 +642,65 @@ class IcmpEngine:
 
     # -- receiving --------------------------------------------------------------------
     def _on_readable(self, ch: _Channel) -> None:
-        """Drain the socket; a reply counts only if type, identifier (raw), nonce, sequence
-        and source address all match a probe still in flight."""
-        store = self._store
-        if store is None:
+        """Drain the socket; a reply counts only if type, identifier (raw), nonce, sequence,
+        generation and source address all match a probe still in flight."""
+        if self._store is None:
             return
-        add, vantage = store.add_ping, self.vantage
+        batched = not ch.offset_known and ch.inbox is not None
+        answers = self._read_batched(ch) if batched else self._read(ch)
+        if answers:
+            self.received += len(answers)
+            self.pending -= len(answers)
+            self._write(answers)
+
+    def _read_batched(self, ch: _Channel) -> list[tuple[str, float, int, int, float | None]]:
+        """IPv4 raw, READ_SLOTS replies per recvmmsg: the source is read from each reply's
+        IP header (no address tuple, no string) and compared with the target's as a number."""
+        inbox = ch.inbox
+        assert inbox is not None and _MMSG is not None
+        recv, fd, base, hdrs, buf = _MMSG[1], ch.sock.fileno(), inbox.base, inbox.hdrs, inbox.buf
+        unpack, echo = _V4_REPLY.unpack_from, _ECHO_FIELDS.unpack_from
+        msg_len = _MSG_LEN.unpack_from
+        ident, nonce = ch.ident, self.nonce_int
+        slot_target, slot_sent, slot_gen = self._slot_target, self._slot_sent, self._slot_gen
+        addr4, targets, monotonic, wall = self._addr4, self.targets, time.monotonic, time.time()
+        answers: list[tuple[str, float, int, int, float | None]] = []
+        for _ in range(MAX_DRAIN // READ_SLOTS):
+            n = recv(fd, base, READ_SLOTS, _MSG_DONTWAIT, None)
+            if n <= 0:
+                break  # nothing left (an error: the probes concerned time out)
+            now = monotonic()
+            for k in range(n):
+                size = msg_len(hdrs, k * _HDR_SIZE + _MSG_LEN_AT)[0]
+                at = k * _READ_SLOT
+                if size < _V4_REPLY.size:
+                    continue
+                vhl, src, kind, rid, seq, cookie, gen = unpack(buf, at)
+                if vhl != _IPV4_PLAIN:  # IP options: the ICMP header starts later
+                    off = (vhl & 0x0F) * 4
+                    if size < off + _ECHO_FIELDS.size or off + _ECHO_FIELDS.size > _READ_SLOT:
+                        continue
+                    kind, rid, seq, cookie, gen = echo(buf, at + off)
+                if kind != 0 or rid != ident or cookie != nonce:
+                    continue  # another process's ping
+                i = slot_target[seq]
+                if i < 0 or addr4[i] != src or slot_gen[seq] != gen:
+                    continue  # late (already counted lost), duplicate or from a wrong source
+                slot_target[seq] = -1
+                answers.append((targets[i], wall, 1, 1, now - slot_sent[seq]))
+            if n < READ_SLOTS:
+                break
+        return answers
+
+    def _read(self, ch: _Channel) -> list[tuple[str, float, int, int, float | None]]:
+        """One recvfrom per reply (ping sockets, ICMPv6 raw, or no recvmmsg): the source
+        comes from the address recvfrom gives."""
         buf, recv, unpack = self._buf, ch.sock.recvfrom_into, _ID_SEQ_NONCE_GEN.unpack_from
         reply_type, fixed_off = _ECHO_REPLY[ch.family], ch.offset_known
-        ident, nonce, check_ident = ch.ident, self.nonce_int, ch.privileged
-        slot_target, slot_sent, targets = self._slot_target, self._slot_sent, self.targets
-        slot_gen, monotonic = self._slot_gen, time.monotonic
-        wall = time.time()
-        got = 0
+        ident, check_ident, nonce = ch.ident, ch.privileged, self.nonce_int
+        slot_target, slot_sent, slot_gen = self._slot_target, self._slot_sent, self._slot_gen
+        targets, monotonic, wall = self.targets, time.monotonic, time.time()
+        answers: list[tuple[str, float, int, int, float | None]] = []
         for _ in range(MAX_DRAIN):
             try:
                 size, addr = recv(buf)
@@ -462,10 +718,8 @@ class IcmpEngine:
             if i < 0 or targets[i] != addr[0] or slot_gen[seq] != gen:
                 continue  # late (already counted lost), duplicate or from a wrong source
             slot_target[seq] = -1
-            got += 1
-            add(vantage, targets[i], PingSample(wall, 1, 1, monotonic() - slot_sent[seq]))
-        self.received += got
-        self.pending -= got
+            answers.append((targets[i], wall, 1, 1, monotonic() - slot_sent[seq]))
+        return answers
 
 
 def icmp_sources(cfg: Config, store_interval: float | None = None) -> list[Source]:
