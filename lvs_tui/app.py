@@ -21,12 +21,11 @@ from textual.binding import Binding, BindingType
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.worker import Worker, WorkerState
 
-from lvs_tui.board import Board, HostRow, evaluate
+from lvs_tui.board import Board, EvalMemo, HostRow, evaluate
 from lvs_tui.clipboard import CopyResult, copy_out, osc52_supported
 from lvs_tui.config import Config
 from lvs_tui.probes import Source
 from lvs_tui.screens.desk import DutyDesk
-from lvs_tui.signals import SignalMemo
 from lvs_tui.state import SourceState, SourceStatus, StateStore
 from lvs_tui.widgets.fleet_table import FleetLine
 from lvs_tui.widgets.lines import fleet_lines
@@ -128,7 +127,7 @@ class LvsApp(App[int]):
         self.cfg = config
         self.sources = tuple(sources)
         self.store = store if store is not None else StateStore()
-        self._signal_memo: SignalMemo = {}  # judged signals of unchanged rings (board.evaluate)
+        self._eval_memo = EvalMemo()  # what did not change since the last evaluation
         self.clock = clock
         self.desk = desk if desk is not None else DutyDesk(config)
         self.desk.store = self.store  # login results of ssh actions are diagnosis signals
@@ -232,7 +231,7 @@ class LvsApp(App[int]):
 
     def _build(self, now: float, palette: dict[str, str]
                ) -> tuple[Board, tuple[FleetLine, ...]]:
-        board = evaluate(self.cfg, self.store, now, self._signal_memo)
+        board = evaluate(self.cfg, self.store, now, self._eval_memo)
         self.desk.observe(board)
         return board, fleet_lines(self.cfg, board, self.store, palette)
 

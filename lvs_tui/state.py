@@ -318,6 +318,17 @@ class StateStore:
             ring = self._pings.get((vantage, address))
             return ring.summary(window, need) if ring else None
 
+    def ping_summaries(self, vantage: str, addresses: Iterable[str], window: int, need: int
+                       ) -> list[RingSummary | None]:
+        """`ping_summary` for many addresses under one lock (None: no ring)."""
+        with self._lock:
+            get = self._pings.get
+            out: list[RingSummary | None] = []
+            for address in addresses:
+                ring = get((vantage, address))
+                out.append(ring.summary(window, need) if ring is not None else None)
+            return out
+
     def ping_marks(self, vantage: str, address: str) -> tuple[float | None, float | None]:
         """(last answered, silent since) over the whole history, not just the ring."""
         with self._lock:
@@ -336,6 +347,16 @@ class StateStore:
         with self._lock:
             buf = self._metrics.get((host, metric))
             return buf[-1] if buf else None
+
+    def latest_metrics(self, host: str) -> tuple[MetricSample | None, ...]:
+        """The newest sample of every Metric, in the enum's order, under one lock."""
+        with self._lock:
+            get = self._metrics.get
+            out = []
+            for m in Metric:
+                buf = get((host, m))
+                out.append(buf[-1] if buf else None)
+            return tuple(out)
 
     def source(self, name: str) -> SourceStatus | None:
         with self._lock:
