@@ -357,9 +357,6 @@ class DiagnosisMemo:
     fleet: Fleet | None = None  # the memo belongs to this fleet; another one clears it
     owners: dict[str, str] = field(default_factory=dict)  # VIP -> host, config order
     peers: dict[str, tuple[Host, ...]] = field(default_factory=dict)
-    # vantage -> address -> (signal, its state); the state is None for a down signal
-    states: dict[str, dict[str, tuple[AddressSignal, tuple | None]]] = field(
-        default_factory=dict)
     situations: dict[str, tuple[tuple, Situation]] = field(default_factory=dict)
     serving: frozenset[str] | None = None  # hosts serving at the last diagnosis
     vips: dict[str, VipImpact] = field(default_factory=dict)
@@ -369,49 +366,41 @@ class DiagnosisMemo:
     def adopt(self, fleet: Fleet) -> None:
         if self.fleet is fleet:
             return
-        for name in ("states", "situations", "vips", "impacts", "finals"):
+        for name in ("situations", "vips", "impacts", "finals"):
             getattr(self, name).clear()
         self.fleet, self.serving = fleet, None
         self.owners = vip_owners(fleet)
         self.peers = {h.name: fleet.peers(h) for h in fleet.hosts}
 
 
-def _signal_state(s: AddressSignal, rtt_limit: float) -> tuple | None:
-    """What diagnosis reads of one signal when its address is not down anywhere."""
+def signal_state(s: AddressSignal, duty: Duty) -> tuple | None:
+    """What diagnosis reads of one signal while its address is down nowhere (see
+    DiagnosisMemo); None for a down signal."""
     reach = s.reach
     if reach is Reach.DOWN:
         return None
     rtt = s.rtt_ms
     return (s.vantage, s.address, reach,
-            None if rtt is None else f"{rtt:.0f}" if rtt > rtt_limit else False,
+            None if rtt is None else f"{rtt:.0f}" if rtt > duty.rtt_threshold_ms else False,
             f"{s.loss_pct or 0:.0f}" if reach is Reach.LOSS else None)
 
 
-def _state_key(sig: HostSignals, duty: Duty, memo: DiagnosisMemo) -> tuple | None:
-    limit = duty.rtt_threshold_ms
-    parts = []
-    states = memo.states
-    for s in sig.addresses:
-        by_addr = states.get(s.vantage)
-        if by_addr is None:
-            by_addr = states[s.vantage] = {}
-        hit = by_addr.get(s.address)
-        if hit is None or hit[0] is not s:
-            hit = by_addr[s.address] = (s, _signal_state(s, limit))
-        if hit[1] is None:
-            return None
-        parts.append(hit[1])
+def state_key(sig: HostSignals, states: tuple) -> tuple | None:
+    """A host's state key from its signals' states (in a fixed order); None when one of
+    them is down."""
+    if None in states:
+        return None
     stopped = sig.monitoring_stopped
     minutes = f"{(sig.monitoring_age or 0) / 60:.0f}" if stopped else None
-    return (tuple(parts), sig.on_alert_page, stopped, minutes,
-            tuple(p.name for p in sig.problems))
+    return (states, sig.on_alert_page, stopped, minutes, tuple(p.name for p in sig.problems))
 
 
 def diagnose_fleet(cfg: Config, signals: Mapping[str, HostSignals],
-                   now: float | None = None, memo: DiagnosisMemo | None = None
-                   ) -> dict[str, Situation]:
+                   now: float | None = None, memo: DiagnosisMemo | None = None,
+                   keys: Mapping[str, tuple | None] | None = None) -> dict[str, Situation]:
     """Every host's situation with its impact, from every host's signals. `memo`, kept by
-    a caller that diagnoses every second, skips the hosts whose state did not change."""
+    a caller that diagnoses every second, skips the hosts whose `state_key` did not change
+    (`keys`, when the caller has them; computed here otherwise)."""
     now = _time.time() if now is None else now
     memo = DiagnosisMemo() if memo is None else memo
     fleet = cfg.fleet
@@ -421,7 +410,8 @@ def diagnose_fleet(cfg: Config, signals: Mapping[str, HostSignals],
     views: dict[str, dict[str, SideView]] = {}
     first = {}
     for n, s in signals.items():
-        key = _state_key(s, cfg.duty, memo)
+        key = (keys[n] if keys is not None
+               else state_key(s, tuple(signal_state(a, cfg.duty) for a in s.addresses)))
         hit = memo.situations.get(n)
         if key is not None and hit is not None and hit[0] == key:
             first[n] = hit[1]

@@ -189,9 +189,10 @@ def host_targets(cfg: Config, host: Host) -> tuple[tuple[Side, str], ...]:
 
 def fleet_signals(cfg: Config, store: StateStore, now: float,
                   health: dict[str, VantageHealth], sides: dict[str, Side],
-                  memo: SignalMemo | None = None) -> dict[tuple[str, str], AddressSignal]:
+                  memo: SignalMemo | None = None
+                  ) -> tuple[dict[tuple[str, str], AddressSignal], list[tuple[str, str]]]:
     """Every address in `sides` judged once per vantage that probes it (a VIP announced by
-    three hosts is judged once, not three times).
+    three hosts is judged once, not three times), and which of them were judged anew.
 
     `memo` (kept by a caller that evaluates every second) reuses a signal while its ring has
     had no new sample and it is still fresh: remote vantages report once a minute, so most
@@ -201,6 +202,7 @@ def fleet_signals(cfg: Config, store: StateStore, now: float,
     """
     memo = {} if memo is None else memo
     out: dict[tuple[str, str], AddressSignal] = {}
+    judged: list[tuple[str, str]] = []
     addresses = tuple(sides)
     for v in cfg.vantages:
         th = thresholds_for(cfg, v.id)
@@ -218,12 +220,14 @@ def fleet_signals(cfg: Config, store: StateStore, now: float,
                     hit = (hv, AddressSignal(addr, sides[addr], v.id, Reach.UNKNOWN,
                                              detail=f"vantage unhealthy: {hv.detail}"))
                     memo[key] = hit
+                    judged.append(key)
             elif (hit is None or hit[0] is not summary or hit[1].reach is Reach.UNKNOWN
                   or now - summary.newest_t > stale_after):  # judge's own staleness test
                 hit = (summary, judge(summary, now, th, addr, sides[addr], v.id))
                 memo[key] = hit
+                judged.append(key)
             out[key] = hit[1]
-    return out
+    return out, judged
 
 
 def host_signals(cfg: Config, store: StateStore, host: Host, now: float,
@@ -231,18 +235,21 @@ def host_signals(cfg: Config, store: StateStore, host: Host, now: float,
                  ) -> HostSignals:
     """Everything known about one host at `now`."""
     targets = host_targets(cfg, host)
-    signals = fleet_signals(cfg, store, now, health, {a: side for side, a in targets}, memo)
+    signals, _ = fleet_signals(cfg, store, now, health, {a: side for side, a in targets},
+                               memo)
     pairs = tuple((v.id, a) for v in cfg.vantages for _, a in targets)
-    return gather(cfg, store, host, now, pairs, signals, store.alert_page())
+    return gather(cfg, store, host, now, pairs, frozenset(a for _, a in targets), signals,
+                  store.alert_page())
 
 
 def gather(cfg: Config, store: StateStore, host: Host, now: float,
-           pairs: tuple[tuple[str, str], ...], signals: dict[tuple[str, str], AddressSignal],
-           page: AlertPage | None) -> HostSignals:
+           pairs: tuple[tuple[str, str], ...], addresses: frozenset[str],
+           signals: dict[tuple[str, str], AddressSignal], page: AlertPage | None
+           ) -> HostSignals:
     """A host's signals from the fleet's: `pairs` are its (vantage, address) in the order
-    shown (vantage by vantage, then its targets)."""
-    sigs = tuple(signals[p] for p in pairs if p in signals)
-    on_page = page is not None and not page.addresses.isdisjoint(a for _, a in pairs)
+    shown (vantage by vantage, then its targets), `addresses` its targets."""
+    sigs = tuple(filter(None, map(signals.get, pairs)))  # a signal is never falsy
+    on_page = page is not None and not page.addresses.isdisjoint(addresses)
     return HostSignals(host, sigs, *_monitoring(cfg, store, host, now),
                        problems=store.problems(host.name), login=store.login(host.name),
                        on_alert_page=on_page)
