@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from lvs_tui.board import EvalMemo, evaluate
 from lvs_tui.fleet import Mode
 from lvs_tui.sim import (
@@ -161,3 +163,16 @@ def test_memoised_evaluation_is_exactly_a_fresh_one() -> None:
     for gap in range(1, 400, 4):  # nothing arrives: local, remote, monitoring go stale
         same(T0 + 1099 + gap)
     assert reused > 1000  # unchanged hosts kept their Situation object
+
+
+async def test_run_starts_with_the_last_hour_of_metrics() -> None:
+    """Like the Zabbix source's first cycle: the window is full (and memory flat) at once."""
+    sim = Sim("calm", start=T0, wall=lambda: 1000.0)  # the clock stands: second 0 only
+    store = StateStore()
+    task = asyncio.create_task(sim.run(store))
+    await asyncio.sleep(0.05)
+    task.cancel()
+    cpu = store.metrics(sim.config.fleet.hosts[0].name, Metric.CPU)
+    assert len(cpu) >= 60  # one a minute over the hour
+    assert T0 - 3600 <= cpu[0].clock < T0 - 3540 and cpu[-1].clock <= T0
+    assert store.pings("local", sim.config.fleet.hosts[0].external)  # second 0 was fed
