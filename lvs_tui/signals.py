@@ -230,18 +230,6 @@ def fleet_signals(cfg: Config, store: StateStore, now: float,
     return out, judged
 
 
-def host_signals(cfg: Config, store: StateStore, host: Host, now: float,
-                 health: dict[str, VantageHealth], memo: SignalMemo | None = None
-                 ) -> HostSignals:
-    """Everything known about one host at `now`."""
-    targets = host_targets(cfg, host)
-    signals, _ = fleet_signals(cfg, store, now, health, {a: side for side, a in targets},
-                               memo)
-    pairs = tuple((v.id, a) for v in cfg.vantages for _, a in targets)
-    return gather(cfg, store, host, now, pairs, frozenset(a for _, a in targets), signals,
-                  store.alert_page())
-
-
 def gather(cfg: Config, store: StateStore, host: Host, now: float,
            pairs: tuple[tuple[str, str], ...], addresses: frozenset[str],
            signals: dict[tuple[str, str], AddressSignal], page: AlertPage | None
