@@ -15,6 +15,7 @@ from enum import StrEnum
 from lvs_tui.config import Config, VantageKind
 from lvs_tui.fleet import Host, Side
 from lvs_tui.state import (
+    METRICS,
     AlertPage,
     Login,
     Metric,
@@ -246,7 +247,7 @@ def gather(cfg: Config, store: StateStore, host: Host, now: float,
 def _monitoring(cfg: Config, store: StateStore, host: Host, now: float
                 ) -> tuple[tuple[tuple[Metric, MetricSample | None], ...], float | None,
                            bool | None, float | None]:
-    metrics = tuple(zip(Metric, store.latest_metrics(host.name), strict=True))
+    metrics = tuple(zip(METRICS, store.latest_metrics(host.name), strict=True))
     clocks = [s.clock for _, s in metrics if s is not None]
     if not clocks:
         return metrics, None, None, None
