@@ -21,12 +21,11 @@ from textual.binding import Binding, BindingType
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.worker import Worker, WorkerState
 
-from lvs_tui.board import Board, HostRow, evaluate
+from lvs_tui.board import Board, EvalMemo, HostRow, evaluate
 from lvs_tui.clipboard import CopyResult, copy_out, osc52_supported
 from lvs_tui.config import Config
 from lvs_tui.probes import Source
 from lvs_tui.screens.desk import DutyDesk
-from lvs_tui.signals import SignalMemo
 from lvs_tui.state import SourceState, SourceStatus, StateStore
 from lvs_tui.widgets.fleet_table import FleetLine
 from lvs_tui.widgets.lines import LineCache, fleet_lines
@@ -69,7 +68,7 @@ KEYS: tuple[tuple[str, str, str], ...] = (
 KEY_IDS = (frozenset(i for i, _, _ in KEYS if not i.startswith("confirm_"))
            | {f"confirm_{n}" for n in range(1, 10)})
 BELL_EVERY = 60.0  # seconds: at most one bell a minute, however many hosts turn red
-EVAL_PACE = 4.0  # wait this many times the last evaluation's cost before the next one
+EVAL_PACE = 6.0  # wait this many times the last evaluation's CPU time before the next one
 IDLE_EVERY = 2.0  # re-evaluate this often even without new data: staleness is time
 
 
@@ -128,7 +127,7 @@ class LvsApp(App[int]):
         self.cfg = config
         self.sources = tuple(sources)
         self.store = store if store is not None else StateStore()
-        self._signal_memo: SignalMemo = {}  # judged signals of unchanged rings (board.evaluate)
+        self._eval_memo = EvalMemo()  # what did not change since the last evaluation
         self.clock = clock
         self.desk = desk if desk is not None else DutyDesk(config)
         self.desk.store = self.store  # login results of ssh actions are diagnosis signals
@@ -214,28 +213,35 @@ class LvsApp(App[int]):
     async def _evaluate(self, version: int, now: float) -> None:
         palette = dict(self.theme_variables)
         started = time.perf_counter()
+        cpu = None
         try:
             loop = asyncio.get_running_loop()
-            board, lines = await loop.run_in_executor(self._eval_pool, self._build, now,
-                                                      palette)
+            board, lines, cpu = await loop.run_in_executor(self._eval_pool, self._build, now,
+                                                           palette)
         except Exception as exc:  # never take the console down: say so in the header
             self.eval_error = f"evaluation failed: {type(exc).__name__}: {exc}"[:160]
             return
         finally:
             self._evaluating = False
             cost = time.perf_counter() - started
-            # Never spend more than about a quarter of a core evaluating: a big fleet is
-            # evaluated less often rather than making the keyboard sluggish.
-            self._next_eval = time.monotonic() + max(self.eval_every, EVAL_PACE * cost)
+            # Never spend more than about a sixth of a core evaluating: a big fleet is
+            # evaluated less often rather than making the keyboard sluggish. Paced by the
+            # thread's own CPU time: the wall time also counts its waits for the GIL while
+            # the UI draws, which paced a big fleet to one board every 3-4 s.
+            spent = cost if cpu is None else cpu
+            self._next_eval = time.monotonic() + max(self.eval_every, EVAL_PACE * spent)
         self.eval_error = ""
         self._version, self._evaluated_at = version, now
         self.apply_view(View(board, lines, cost))
 
     def _build(self, now: float, palette: dict[str, str]
-               ) -> tuple[Board, tuple[FleetLine, ...]]:
-        board = evaluate(self.cfg, self.store, now, self._signal_memo)
+               ) -> tuple[Board, tuple[FleetLine, ...], float]:
+        """The board and its fleet lines, and the CPU time this thread spent on them."""
+        started = time.thread_time()
+        board = evaluate(self.cfg, self.store, now, self._eval_memo)
         self.desk.observe(board)
-        return board, fleet_lines(self.cfg, board, self.store, palette, self._line_cache)
+        lines = fleet_lines(self.cfg, board, self.store, palette, self._line_cache)
+        return board, lines, time.thread_time() - started
 
     def apply_view(self, view: View) -> None:
         self.view = view

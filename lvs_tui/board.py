@@ -1,21 +1,26 @@
 """The board: one evaluation of the whole fleet at a moment, what every screen shows.
 
 Pure given a store snapshot: signals -> situations (with impact) -> rows sorted worst first.
+A caller evaluating every second keeps an `EvalMemo` between calls; the board it gives is
+exactly the one a fresh evaluation gives (tests/test_sim.py), only cheaper.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from itertools import repeat
 
 from lvs_tui.config import Config
-from lvs_tui.diagnosis import diagnose_fleet
-from lvs_tui.fleet import Host
+from lvs_tui.diagnosis import DiagnosisMemo, diagnose_fleet, signal_state, state_key
+from lvs_tui.fleet import Host, Side
 from lvs_tui.signals import (
     HostSignals,
     SignalMemo,
     VantageHealth,
-    host_signals,
+    fleet_signals,
+    gather,
+    host_targets,
     vantage_health,
 )
 from lvs_tui.situation import Severity, Situation, SituationId
@@ -60,16 +65,73 @@ class Board:
         return tuple(r for r in self.rows if r.situation.severity >= Severity.CRITICAL)
 
 
-def evaluate(cfg: Config, store: StateStore, now: float, memo: SignalMemo | None = None
+NOT_PROBED = ""  # the state of a (vantage, address) the vantage does not probe
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """What a config fixes for every evaluation: who pings what, in which order rows sort."""
+
+    sides: dict[str, Side]  # every fleet address -> its side
+    pairs: dict[str, tuple[tuple[str, str], ...]]  # host -> its (vantage, address), shown order
+    targets: dict[str, frozenset[str]]  # host -> the addresses pinged for it
+    rank: dict[str, tuple[int, str]]  # host -> (IDC order, name): the rows' tie-break
+
+    @classmethod
+    def of(cls, cfg: Config) -> Layout:
+        sides: dict[str, Side] = {}
+        pairs, targets = {}, {}
+        for h in cfg.fleet.hosts:
+            mine = host_targets(cfg, h)
+            for side, addr in mine:
+                sides.setdefault(addr, side)
+            pairs[h.name] = tuple((v.id, a) for v in cfg.vantages for _, a in mine)
+            targets[h.name] = frozenset(a for _, a in mine)
+        idc_order = {i.id: n for n, i in enumerate(cfg.fleet.idcs)}
+        rank = {h.name: (idc_order.get(h.idc, 0), h.name) for h in cfg.fleet.hosts}
+        return cls(sides, pairs, targets, rank)
+
+
+@dataclass(slots=True)
+class EvalMemo:
+    """Kept by a caller that evaluates every second (the app), passed to each `evaluate`."""
+
+    cfg: Config | None = None  # everything below belongs to this config
+    layout: Layout | None = None
+    signals: SignalMemo = field(default_factory=dict)
+    # (vantage, address) -> what diagnosis reads of its signal (diagnosis.signal_state)
+    states: dict[tuple[str, str], tuple | None] = field(default_factory=dict)
+    diagnosis: DiagnosisMemo = field(default_factory=DiagnosisMemo)
+
+    def layout_for(self, cfg: Config) -> Layout:
+        if self.cfg is not cfg or self.layout is None:
+            self.cfg, self.layout = cfg, Layout.of(cfg)
+            self.signals.clear()
+            self.states.clear()
+            self.diagnosis = DiagnosisMemo()
+        return self.layout
+
+
+def evaluate(cfg: Config, store: StateStore, now: float, memo: EvalMemo | None = None
              ) -> Board:
     """The fleet at `now`. A caller evaluating every second passes the same `memo` each
-    time, so rings without a new sample are not judged again."""
+    time, so what did not change is not judged or diagnosed again."""
+    memo = EvalMemo() if memo is None else memo
+    layout = memo.layout_for(cfg)
     health = vantage_health(cfg, store, now)
-    signals = {h.name: host_signals(cfg, store, h, now, health, memo)
-               for h in cfg.fleet.hosts}
-    sits = diagnose_fleet(cfg, signals, now)
-    idc_order = {i.id: n for n, i in enumerate(cfg.fleet.idcs)}
+    sigs, judged = fleet_signals(cfg, store, now, health, layout.sides, memo.signals)
+    states = memo.states
+    for pair in judged:
+        states[pair] = signal_state(sigs[pair], cfg.duty)
+    page = store.alert_page()
+    signals, keys = {}, {}
+    for h in cfg.fleet.hosts:
+        pairs = layout.pairs[h.name]
+        sig = signals[h.name] = gather(cfg, store, h, now, pairs, layout.targets[h.name], sigs,
+                                       page)
+        keys[h.name] = state_key(sig, tuple(map(states.get, pairs, repeat(NOT_PROBED))))
+    sits = diagnose_fleet(cfg, signals, now, memo.diagnosis, keys)
+    rank = layout.rank
     rows = sorted((HostRow(h, signals[h.name], sits[h.name]) for h in cfg.fleet.hosts),
-                  key=lambda r: (-r.situation.severity, idc_order.get(r.host.idc, 0),
-                                 r.host.name))
+                  key=lambda r: (-r.situation.severity, rank[r.host.name]))
     return Board(now, tuple(rows), tuple(health.values()), store.sources())

@@ -13,8 +13,8 @@ Pure. The rules follow the duty runbook:
 from __future__ import annotations
 
 import time as _time
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime, tzinfo
 
 from lvs_tui.config import Config, Duty
@@ -276,15 +276,37 @@ def vip_owners(fleet: Fleet, verdicts: Mapping[str, SituationId] | None = None
     return out
 
 
+def _recharged(fleet: Fleet, owners: dict[str, str], verdicts: Mapping[str, SituationId]
+               ) -> dict[str, str]:
+    """`vip_owners(fleet, verdicts)` from the config-order owners: only the VIPs of hosts
+    that stopped serving can move."""
+    out = owners
+    for name, verdict in verdicts.items():
+        if verdict in SERVING:
+            continue
+        for v in fleet.vips_of(name):
+            serving = [h for h in v.hosts if verdicts.get(h, SituationId.OK) in SERVING]
+            owner = (serving or list(v.hosts))[0]
+            if owner != out[v.address]:
+                out = dict(out) if out is owners else out
+                out[v.address] = owner
+    return out
+
+
 def impact(fleet: Fleet, host: Host, verdicts: Mapping[str, SituationId],
            metrics: Mapping[str, Mapping[Metric, float | None]], duty: Duty) -> Impact:
     """What this host's VIPs still have, and whether ha/ssl peers carry the load."""
     vips = tuple(_vip_impact(v, verdicts) for v in fleet.vips_of(host.name))
-    peers = fleet.peers(host)
+    return _impact(host, vips, fleet.peers(host), verdicts, metrics.get, duty)
+
+
+def _impact(host: Host, vips: tuple[VipImpact, ...], peers: tuple[Host, ...],
+            verdicts: Mapping[str, SituationId],
+            load: Callable[[str], Mapping[Metric, float | None] | None], duty: Duty) -> Impact:
     healthy = [p for p in peers if verdicts.get(p.name) in SERVING]
     unaffected, note = None, ""
     if host.mode in (Mode.HA, Mode.SSL):
-        unaffected, note = _peers_carry(healthy, metrics, duty)
+        unaffected, note = _peers_carry(healthy, load, duty)
     return Impact(vips, len(healthy), len(peers), unaffected, note)
 
 
@@ -295,14 +317,16 @@ def _vip_impact(v: Vip, verdicts: Mapping[str, SituationId]) -> VipImpact:
     return VipImpact(v.address, v.label, n, len(v.hosts), level)
 
 
-def _peers_carry(healthy: list[Host], metrics: Mapping[str, Mapping[Metric, float | None]],
+def _peers_carry(healthy: list[Host],
+                 load: Callable[[str], Mapping[Metric, float | None] | None],
                  duty: Duty) -> tuple[bool | None, str]:
     if not healthy:
         return False, "没有健康的同组节点"
-    cpus = [metrics.get(p.name, {}).get(Metric.CPU) for p in healthy]
-    traffic = [max((metrics.get(p.name, {}).get(m) or 0.0)
-                   for m in (Metric.BOND0_IN, Metric.BOND0_OUT, Metric.BOND1_IN,
-                             Metric.BOND1_OUT)) for p in healthy]
+    loads = [load(p.name) or {} for p in healthy]
+    cpus = [m.get(Metric.CPU) for m in loads]
+    traffic = [max((m.get(k) or 0.0)
+                   for k in (Metric.BOND0_IN, Metric.BOND0_OUT, Metric.BOND1_IN,
+                             Metric.BOND1_OUT)) for m in loads]
     if any(c is None for c in cpus):
         return None, f"{len(healthy)} 个同组节点健康，负载未知（无 Zabbix 数据）"
     cpu_max = max(c for c in cpus if c is not None)
@@ -312,28 +336,141 @@ def _peers_carry(healthy: list[Host], metrics: Mapping[str, Mapping[Metric, floa
     return ok, note
 
 
+# -- the fleet, every second ---------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class DiagnosisMemo:
+    """What one fleet diagnosis keeps for the next. The caller owns it (diagnose_fleet stays
+    a function of its arguments); a fresh memo gives a fresh diagnosis, and a kept one must
+    give exactly the same result, only cheaper.
+
+    A host's situation before impact is a function of its *state key*: per signal the
+    vantage, address, reach, whether the RTT is over the limit (and its rounded value when
+    it is) and the rounded loss; the alert page, whether monitoring stopped (and for how
+    many minutes), the problems' names. Raw RTTs, ages and answer times are not in it, so an
+    unchanged host keeps its Situation while its rings tick. A host with an address down
+    from some vantage has no key: there the outage's times decide, so it is diagnosed
+    afresh (those are few).
+    """
+
+    fleet: Fleet | None = None  # the memo belongs to this fleet; another one clears it
+    owners: dict[str, str] = field(default_factory=dict)  # VIP -> host, config order
+    peers: dict[str, tuple[Host, ...]] = field(default_factory=dict)
+    situations: dict[str, tuple[tuple, Situation]] = field(default_factory=dict)
+    serving: frozenset[str] | None = None  # hosts serving at the last diagnosis
+    vips: dict[str, VipImpact] = field(default_factory=dict)
+    impacts: dict[str, Impact] = field(default_factory=dict)
+    finals: dict[str, tuple[Situation, Impact, Situation]] = field(default_factory=dict)
+
+    def adopt(self, fleet: Fleet) -> None:
+        if self.fleet is fleet:
+            return
+        for name in ("situations", "vips", "impacts", "finals"):
+            getattr(self, name).clear()
+        self.fleet, self.serving = fleet, None
+        self.owners = vip_owners(fleet)
+        self.peers = {h.name: fleet.peers(h) for h in fleet.hosts}
+
+
+def signal_state(s: AddressSignal, duty: Duty) -> tuple | None:
+    """What diagnosis reads of one signal while its address is down nowhere (see
+    DiagnosisMemo); None for a down signal."""
+    reach = s.reach
+    if reach is Reach.DOWN:
+        return None
+    rtt = s.rtt_ms
+    return (s.vantage, s.address, reach,
+            None if rtt is None else f"{rtt:.0f}" if rtt > duty.rtt_threshold_ms else False,
+            f"{s.loss_pct or 0:.0f}" if reach is Reach.LOSS else None)
+
+
+def state_key(sig: HostSignals, states: tuple) -> tuple | None:
+    """A host's state key from its signals' states (in a fixed order); None when one of
+    them is down."""
+    if None in states:
+        return None
+    stopped = sig.monitoring_stopped
+    minutes = f"{(sig.monitoring_age or 0) / 60:.0f}" if stopped else None
+    return (states, sig.on_alert_page, stopped, minutes, tuple(p.name for p in sig.problems))
+
+
 def diagnose_fleet(cfg: Config, signals: Mapping[str, HostSignals],
-                   now: float | None = None) -> dict[str, Situation]:
-    """Every host's situation with its impact, from every host's signals."""
+                   now: float | None = None, memo: DiagnosisMemo | None = None,
+                   keys: Mapping[str, tuple | None] | None = None) -> dict[str, Situation]:
+    """Every host's situation with its impact, from every host's signals. `memo`, kept by
+    a caller that diagnoses every second, skips the hosts whose `state_key` did not change
+    (`keys`, when the caller has them; computed here otherwise)."""
     now = _time.time() if now is None else now
+    memo = DiagnosisMemo() if memo is None else memo
+    fleet = cfg.fleet
+    memo.adopt(fleet)
     names = {v.id: v.name for v in cfg.vantages}
-    owners = vip_owners(cfg.fleet)
-    views = {n: _views(s, names) for n, s in signals.items()}
-    first = {n: diagnose(s, cfg.duty, names, owners, now, views[n])
-             for n, s in signals.items()}
+    owners = memo.owners
+    views: dict[str, dict[str, SideView]] = {}
+    first = {}
+    for n, s in signals.items():
+        key = (keys[n] if keys is not None
+               else state_key(s, tuple(signal_state(a, cfg.duty) for a in s.addresses)))
+        hit = memo.situations.get(n)
+        if key is not None and hit is not None and hit[0] == key:
+            first[n] = hit[1]
+            continue
+        views[n] = _views(s, names)
+        first[n] = diagnose(s, cfg.duty, names, owners, now, views[n])
+        if key is None:
+            memo.situations.pop(n, None)
+        else:
+            memo.situations[n] = (key, first[n])
     verdicts = {n: s.id for n, s in first.items()}
-    second = vip_owners(cfg.fleet, verdicts)  # re-charge VIPs of dead masters to the backups
-    moved = {h for a, h in second.items() if owners[a] != h}
-    moved |= {owners[a] for a, h in second.items() if owners[a] != h}
-    sits = {n: diagnose(s, cfg.duty, names, second, now, views[n]) if n in moved
-            else first[n] for n, s in signals.items()}
+    second = _recharged(fleet, owners, verdicts)  # VIPs of dead masters go to the backups
+    moved = set()
+    if second is not owners:
+        moved = {h for a, h in second.items() if owners[a] != h}
+        moved |= {owners[a] for a, h in second.items() if owners[a] != h}
+    sits = dict(first)
+    for n in moved & signals.keys():
+        s = signals[n]
+        sits[n] = diagnose(s, cfg.duty, names, second, now,
+                           views[n] if n in views else _views(s, names))
+    return _with_impact(cfg, signals, sits, memo)
+
+
+def _with_impact(cfg: Config, signals: Mapping[str, HostSignals],
+                 sits: dict[str, Situation], memo: DiagnosisMemo) -> dict[str, Situation]:
+    fleet = cfg.fleet
     verdicts = {n: s.id for n, s in sits.items()}
-    metrics = {n: {m: (v.value if v else None) for m, v in s.metrics}
-               for n, s in signals.items()}
+    serving = frozenset(n for n, v in verdicts.items() if v in SERVING)
+    changed = (serving ^ memo.serving) if memo.serving is not None else None
+    memo.serving = serving
+    vip_imp = memo.vips
+    todo = (fleet.vips if changed is None
+            else {v.address: v for n in changed for v in fleet.vips_of(n)}.values())
+    for v in todo:
+        vip_imp[v.address] = _vip_impact(v, verdicts)
+    loads: dict[str, dict[Metric, float | None] | None] = {}
+
+    def load(host: str) -> Mapping[Metric, float | None] | None:
+        if host not in loads:
+            sig = signals.get(host)
+            loads[host] = ({m: (v.value if v else None) for m, v in sig.metrics}
+                           if sig is not None else None)
+        return loads[host]
+
     out = {}
     for name, sit in sits.items():
-        imp = impact(cfg.fleet, cfg.fleet.host(name), verdicts, metrics, cfg.duty)
-        out[name] = replace(sit, impact=imp, severity=_weigh(sit, imp, cfg.fleet.host(name)))
+        host = fleet.host(name)
+        vips = tuple(vip_imp[v.address] for v in fleet.vips_of(name))
+        imp = _impact(host, vips, memo.peers[name], verdicts, load, cfg.duty)
+        old = memo.impacts.get(name)
+        if old is not None and old == imp:
+            imp = old
+        memo.impacts[name] = imp
+        done = memo.finals.get(name)
+        if done is None or done[0] is not sit or done[1] is not imp:
+            done = (sit, imp, replace(sit, impact=imp, severity=_weigh(sit, imp, host)))
+            memo.finals[name] = done
+        out[name] = done[2]
     return out
 
 

@@ -15,6 +15,8 @@ from enum import StrEnum
 from lvs_tui.config import Config, VantageKind
 from lvs_tui.fleet import Host, Side
 from lvs_tui.state import (
+    METRICS,
+    AlertPage,
     Login,
     Metric,
     MetricSample,
@@ -63,7 +65,10 @@ class AddressSignal:
     loss_pct: float | None = None  # over the window
     sent: int = 0
     received: int = 0
-    age: float | None = None  # seconds since the newest sample
+    # Seconds since the newest sample, on unknown signals only (stale, probe error): an
+    # answered or down signal is fresh by definition, and carrying no clock lets one judged
+    # signal stand until its ring gets a new sample (see fleet_signals).
+    age: float | None = None
     last_up: float | None = None  # newest answered probe
     silent_since: float | None = None  # first unanswered probe after last_up
     detail: str = ""  # why unknown
@@ -132,11 +137,12 @@ def judge(summary: RingSummary | None, now: float, th: Thresholds, address: str 
     else:
         reach = Reach.UP
     rtt = summary.rtt
+    unknown = reach is Reach.UNKNOWN
     return AddressSignal(address, side, vantage, reach,
-                         rtt_ms=None if rtt is None else rtt * 1000, loss_pct=loss, sent=sent,
-                         received=received, age=age, last_up=summary.last_up,
-                         silent_since=summary.silent_since if reach is Reach.DOWN else None,
-                         detail="too few samples" if reach is Reach.UNKNOWN else "")
+                         None if rtt is None else rtt * 1000, loss, sent, received,
+                         age if unknown else None, summary.last_up,
+                         summary.silent_since if reach is Reach.DOWN else None,
+                         "too few samples" if unknown else "")
 
 
 def thresholds_for(cfg: Config, vantage_id: str) -> Thresholds:
@@ -172,60 +178,79 @@ def vantage_health(cfg: Config, store: StateStore, now: float) -> dict[str, Vant
     return out
 
 
-# (vantage, address) -> (the ring summary judged, its signal): see host_signals.
-SignalMemo = dict[tuple[str, str], tuple[RingSummary, AddressSignal]]
+# (vantage, address) -> (what was judged: the ring's summary, or the vantage's ill health;
+# the signal): see fleet_signals.
+SignalMemo = dict[tuple[str, str], tuple[object, AddressSignal]]
 
 
-def host_signals(cfg: Config, store: StateStore, host: Host, now: float,
-                 health: dict[str, VantageHealth], memo: SignalMemo | None = None
-                 ) -> HostSignals:
-    """Everything known about one host at `now`.
+def host_targets(cfg: Config, host: Host) -> tuple[tuple[Side, str], ...]:
+    """What is pinged for a host: both sides, then its VIPs."""
+    return (*host.addresses, *((Side.VIP, v.address) for v in cfg.fleet.vips_of(host.name)))
 
-    `memo` (kept by a caller that evaluates every second) reuses a signal while its ring
-    has had no new sample and it is still fresh: remote vantages report once a minute, so
-    most rings do not change between two evaluations. A reused signal's `age` is the age
-    when it was judged; ages are shown only for unknown signals, which are never reused.
+
+def fleet_signals(cfg: Config, store: StateStore, now: float,
+                  health: dict[str, VantageHealth], sides: dict[str, Side],
+                  memo: SignalMemo | None = None
+                  ) -> tuple[dict[tuple[str, str], AddressSignal], list[tuple[str, str]]]:
+    """Every address in `sides` judged once per vantage that probes it (a VIP announced by
+    three hosts is judged once, not three times), and which of them were judged anew.
+
+    `memo` (kept by a caller that evaluates every second) reuses a signal while its ring has
+    had no new sample and it is still fresh: remote vantages report once a minute, so most
+    rings do not change between two evaluations. A reused signal is exactly what judging
+    again would give: signals that depend on the clock (unknown ones carry their age) are
+    never reused.
     """
-    targets = [(side, addr) for side, addr in host.addresses]
-    targets += [(Side.VIP, v.address) for v in cfg.fleet.vips_of(host.name)]
-    sigs = []
+    memo = {} if memo is None else memo
+    out: dict[tuple[str, str], AddressSignal] = {}
+    judged: list[tuple[str, str]] = []
+    addresses = tuple(sides)
     for v in cfg.vantages:
         th = thresholds_for(cfg, v.id)
         hv = health.get(v.id)
-        for side, addr in targets:
-            summary = store.ping_summary(v.id, addr, th.window, th.hysteresis)
+        ill = hv is not None and not hv.healthy
+        stale_after = th.stale_after
+        summaries = store.ping_summaries(v.id, addresses, th.window, th.hysteresis)
+        for addr, summary in zip(addresses, summaries, strict=True):
             if summary is None:
                 continue  # this vantage does not probe this address
-            if hv is not None and not hv.healthy:
-                sigs.append(AddressSignal(addr, side, v.id, Reach.UNKNOWN,
-                                          detail=f"vantage unhealthy: {hv.detail}"))
-                continue
-            hit = memo.get((v.id, addr)) if memo is not None else None
-            if (hit is not None and hit[0] is summary and hit[1].reach is not Reach.UNKNOWN
-                    and now - summary.newest_t <= th.stale_after):
-                sigs.append(hit[1])
-                continue
-            sig = judge(summary, now, th, addr, side, v.id)
-            if memo is not None:
-                memo[(v.id, addr)] = (summary, sig)
-            sigs.append(sig)
-    return HostSignals(host, tuple(sigs), *_monitoring(cfg, store, host, now),
+            key = (v.id, addr)
+            hit = memo.get(key)
+            if ill:
+                if hit is None or hit[0] != hv:
+                    hit = (hv, AddressSignal(addr, sides[addr], v.id, Reach.UNKNOWN,
+                                             detail=f"vantage unhealthy: {hv.detail}"))
+                    memo[key] = hit
+                    judged.append(key)
+            elif (hit is None or hit[0] is not summary or hit[1].reach is Reach.UNKNOWN
+                  or now - summary.newest_t > stale_after):  # judge's own staleness test
+                hit = (summary, judge(summary, now, th, addr, sides[addr], v.id))
+                memo[key] = hit
+                judged.append(key)
+            out[key] = hit[1]
+    return out, judged
+
+
+def gather(cfg: Config, store: StateStore, host: Host, now: float,
+           pairs: tuple[tuple[str, str], ...], addresses: frozenset[str],
+           signals: dict[tuple[str, str], AddressSignal], page: AlertPage | None
+           ) -> HostSignals:
+    """A host's signals from the fleet's: `pairs` are its (vantage, address) in the order
+    shown (vantage by vantage, then its targets), `addresses` its targets."""
+    sigs = tuple(filter(None, map(signals.get, pairs)))  # a signal is never falsy
+    on_page = page is not None and not page.addresses.isdisjoint(addresses)
+    return HostSignals(host, sigs, *_monitoring(cfg, store, host, now),
                        problems=store.problems(host.name), login=store.login(host.name),
-                       on_alert_page=_on_alert_page(store, host, targets))
+                       on_alert_page=on_page)
 
 
 def _monitoring(cfg: Config, store: StateStore, host: Host, now: float
                 ) -> tuple[tuple[tuple[Metric, MetricSample | None], ...], float | None,
                            bool | None, float | None]:
-    metrics = tuple((m, store.latest_metric(host.name, m)) for m in Metric)
+    metrics = tuple(zip(METRICS, store.latest_metrics(host.name), strict=True))
     clocks = [s.clock for _, s in metrics if s is not None]
     if not clocks:
         return metrics, None, None, None
     newest = max(clocks)
     age = max(0.0, now - newest)
     return metrics, newest, age > cfg.zabbix.stale_after, age
-
-
-def _on_alert_page(store: StateStore, host: Host, targets: list[tuple[Side, str]]) -> bool:
-    page = store.alert_page()
-    return page is not None and any(addr in page.addresses for _, addr in targets)

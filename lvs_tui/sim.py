@@ -28,7 +28,6 @@ from lvs_tui.state import (
     AlertPage,
     Metric,
     MetricSample,
-    PingSample,
     SourceState,
     SourceStatus,
     StateStore,
@@ -221,6 +220,9 @@ class Sim:
         self._started = wall()
         self.faults = _fault_plan(self.config).get(scenario, ())
         self._base_rtt = self._rtts()
+        self._addresses = self.config.fleet.addresses()
+        self._targets = self._remote_targets()
+        self._draws = random.Random()  # reseeded per remote check: same draws, no new object
         self._done = -1  # last simulated second written
 
     # -- time ------------------------------------------------------------------------
@@ -236,7 +238,11 @@ class Sim:
 
     # -- feeding ---------------------------------------------------------------------
     async def run(self, store: StateStore) -> None:
+        """Feed the store in (scaled) real time. Like the real Zabbix source's first cycle,
+        it starts with the last hour of metrics, so the store is full (and its memory flat)
+        from the start rather than after an hour."""
         self._mark_sources(store, 0)
+        self._backfill(store, -int(store.metric_horizon), 0)
         while True:
             target = int(self.elapsed())
             first = max(self._done + 1, target - store.ping_window)
@@ -248,9 +254,7 @@ class Sim:
     def fill(self, store: StateStore, until: int) -> None:
         """Everything the console would hold at simulated second `until`."""
         self._mark_sources(store, 0)
-        horizon = int(store.metric_horizon)
-        for k in range(max(0, until - horizon), until + 1, METRIC_EVERY // 2):
-            self._metrics(store, k, only_due=False)
+        self._backfill(store, max(0, until - int(store.metric_horizon)), until)
         first = max(0, until - store.ping_window)
         # Start before any fault still running, so outages keep their true start.
         started = [int(f.start) - 5 for f in self.faults if f.start <= until < f.end]
@@ -258,17 +262,25 @@ class Sim:
             self.tick(store, k, metrics=False)
         self._done = until
 
+    def _backfill(self, store: StateStore, start: int, until: int) -> None:
+        """The metrics of simulated seconds start..until, as a first Zabbix cycle reads them."""
+        for k in range(start, until + 1, METRIC_EVERY // 2):
+            self._metrics(store, k, only_due=False)
+
     def tick(self, store: StateStore, k: int, metrics: bool = True) -> None:
         """Write what the collectors would have written during simulated second k."""
         t = self.t0 + k
         faults = self.active(k)
-        rng = random.Random(self.seed * 1_000_003 + k)
+        draw = random.Random(self.seed * 1_000_003 + k).random
         local_dead = self._unreachable(faults, "local")
-        for addr in self.config.fleet.addresses():
-            up = addr not in local_dead and rng.random() > 0.002
-            rtt = self._base_rtt[addr] * (0.8 + 0.4 * rng.random()) / 1000
-            store.add_ping("local", addr, PingSample(t, 1, int(up), rtt if up else None))
-        store.add_ping("local", CONTROL, PingSample(t, 1, 1, 0.0004))
+        base = self._base_rtt
+        batch: list[tuple[str, float, int, int, float | None]] = []
+        for addr in self._addresses:  # the same draws, in the same order, as ever
+            up = addr not in local_dead and draw() > 0.002
+            rtt = base[addr] * (0.8 + 0.4 * draw()) / 1000
+            batch.append((addr, t, 1, 1, rtt) if up else (addr, t, 1, 0, None))
+        batch.append((CONTROL, t, 1, 1, 0.0004))
+        store.add_pings("local", batch)
         for vid, _, _ in REMOTES:
             self._remote(store, vid, k, t, faults)
         if metrics:
@@ -279,13 +291,17 @@ class Sim:
     def _remote(self, store: StateStore, vid: str, k: int, t: float,
                 faults: tuple[Fault, ...]) -> None:
         dead = self._unreachable(faults, vid)
-        for i, addr in enumerate(self._remote_targets()):
-            if (k + i) % REMOTE_EVERY:
-                continue
-            rng = random.Random(f"{self.seed}:{vid}:{addr}:{k}")
+        rng = self._draws
+        batch: list[tuple[str, float, int, int, float | None]] = []
+        targets = self._targets
+        for i in range((-k) % REMOTE_EVERY, len(targets), REMOTE_EVERY):  # (k + i) % 30 == 0
+            addr = targets[i]
+            rng.seed(f"{self.seed}:{vid}:{addr}:{k}")
             got = 0 if addr in dead else 3
             rtt = self._base_rtt[addr] * (3 + rng.random()) / 1000 if got else None
-            store.add_ping(vid, addr, PingSample(t, 3, got, rtt))
+            batch.append((addr, t, 3, got, rtt))
+        if batch:
+            store.add_pings(vid, batch)
 
     def _remote_targets(self) -> tuple[str, ...]:
         """Proxies probe the external sides and the VIPs (internal nets are not routed)."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from lvs_tui.board import evaluate
+import asyncio
+
+from lvs_tui.board import EvalMemo, evaluate
 from lvs_tui.fleet import Mode
 from lvs_tui.sim import (
     HA_VICTIM,
@@ -14,7 +16,7 @@ from lvs_tui.sim import (
     demo_config,
 )
 from lvs_tui.situation import Scope, SituationId
-from lvs_tui.state import Metric, StateStore
+from lvs_tui.state import Metric, SourceState, SourceStatus, StateStore
 
 T0 = 1_795_003_200.0
 
@@ -119,26 +121,58 @@ def test_every_scenario_name_runs() -> None:
         assert len(b.rows) == 42
 
 
-def test_memoised_evaluation_gives_the_same_verdicts_as_a_fresh_one() -> None:
-    """The app's signal memo (reuse of unchanged rings' signals) must never change a
-    verdict: step through a fault and its recovery, comparing with a memo-free evaluation."""
-    sim = Sim("recovery", start=T0)
+class _QuietProxy(Sim):
+    """The simulator with one proxy vantage silent from `quiet_from` (its data goes stale)."""
+
+    quiet_from = 10**9
+
+    def _remote(self, store: StateStore, vid: str, k: int, t: float, faults: tuple) -> None:
+        if vid != "zbx-unicom" or k < self.quiet_from:
+            super()._remote(store, vid, k, t, faults)
+
+
+def test_memoised_evaluation_is_exactly_a_fresh_one() -> None:
+    """The app's memo (signals of unchanged rings, situations of unchanged hosts, VIP
+    impacts) must never change the board: step through a fault and its recovery, a proxy
+    falling silent and going stale, its source marked down and back, then time passing
+    without any data, comparing every board with a memo-free evaluation."""
+    sim = _QuietProxy("recovery", start=T0)
     store = StateStore()
     sim.fill(store, 40)
-    memo: dict = {}
+    memo = EvalMemo()
     reused = 0
-    for k in range(41, 700, 7):
-        for kk in range(k - 6, k + 1):
-            sim.tick(store, kk)
-        now = T0 + k
-        before = len(memo)
+    previous = None
+
+    def same(now: float) -> None:
+        nonlocal reused, previous
         with_memo = evaluate(sim.config, store, now, memo)
-        fresh = evaluate(sim.config, store, now)
-        reused += before == len(memo)
-        for a, b in zip(with_memo.rows, fresh.rows, strict=True):
-            assert a.host.name == b.host.name
-            assert (a.situation.id, a.situation.severity, a.situation.since) == (
-                b.situation.id, b.situation.severity, b.situation.since), (k, a.host.name)
-            assert [s.reach for s in a.signals.addresses] == [
-                s.reach for s in b.signals.addresses]
-    assert memo and reused
+        assert with_memo == evaluate(sim.config, store, now), now - T0
+        if previous is not None:
+            reused += sum(a.situation is b.situation
+                          for a, b in zip(with_memo.rows, previous.rows, strict=True))
+        previous = with_memo
+
+    sim.quiet_from = 750
+    for k in range(41, 1100, 3):
+        for kk in range(k - 2, k + 1):
+            sim.tick(store, kk)
+        if k == 950:  # the proxy's source is down: its signals are unknown, not stale
+            store.set_source(SourceStatus("vantage:zbx-unicom", SourceState.DOWN, T0 + k,
+                                          "proxy unreachable"))
+        same(T0 + k + 0.5)
+    for gap in range(1, 400, 4):  # nothing arrives: local, remote, monitoring go stale
+        same(T0 + 1099 + gap)
+    assert reused > 1000  # unchanged hosts kept their Situation object
+
+
+async def test_run_starts_with_the_last_hour_of_metrics() -> None:
+    """Like the Zabbix source's first cycle: the window is full (and memory flat) at once."""
+    sim = Sim("calm", start=T0, wall=lambda: 1000.0)  # the clock stands: second 0 only
+    store = StateStore()
+    task = asyncio.create_task(sim.run(store))
+    await asyncio.sleep(0.05)
+    task.cancel()
+    cpu = store.metrics(sim.config.fleet.hosts[0].name, Metric.CPU)
+    assert len(cpu) >= 60  # one a minute over the hour
+    assert T0 - 3600 <= cpu[0].clock < T0 - 3540 and cpu[-1].clock <= T0
+    assert store.pings("local", sim.config.fleet.hosts[0].external)  # second 0 was fed

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lvs_tui.state import PingSample, StateStore
+from lvs_tui.state import PingRing, PingSample, StateStore
 
 ADDRS = ("192.0.2.1", "192.0.2.2", "2001:db8::1")
 
@@ -46,3 +46,20 @@ def test_add_pings_is_one_write() -> None:
     assert store.pings("local", "192.0.2.2") == (PingSample(10.0, 1, 0, None),)
     assert store.ping_marks("local", "192.0.2.1") == (10.0, None)
     assert store.ping_marks("local", "192.0.2.2") == (None, 10.0)
+
+
+_entry = st.tuples(st.sampled_from([1, 1, 1, 1, 3, 0]), st.integers(0, 3),
+                   st.none() | st.floats(0, 2, allow_nan=False), st.booleans())
+
+
+@given(st.integers(1, 14), st.lists(_entry, max_size=40), st.integers(1, 12),
+       st.integers(1, 5))
+def test_ring_summary_fast_path_is_the_walk(size: int, entries: list, window: int,
+                                            need: int) -> None:
+    """The single-probe fast path gives exactly what walking the ring gives."""
+    ring = PingRing(size)
+    for n, (sent, rcv, rtt, failed) in enumerate(entries):
+        ring.put(float(n), sent, min(rcv, 1) if sent == 1 else rcv, rtt,
+                 "failed" if failed and n % 7 == 0 else None)
+        if ring:
+            assert ring.summary(window, need) == ring._summarise(window, need)
