@@ -84,7 +84,7 @@ def cpu_seconds() -> float:
 
 
 async def run(minutes: float, scale: int, vips_per_group: int, every: float,
-              ui_only: bool = False, calm_gc: bool = False) -> dict:
+              ui_only: bool = False) -> dict:
     cfg = demo_config(scale, vips_per_group)
     sim = Sim("shift", config=cfg)
     store = StateStore()
@@ -99,9 +99,6 @@ async def run(minutes: float, scale: int, vips_per_group: int, every: float,
     rss: list[tuple[float, float]] = []
     async with app.run_test(size=(160, 50)) as pilot:
         await app.next_board(timeout=120)
-        if calm_gc:  # experiment: start-up objects frozen, full collections ~100x rarer
-            gc.freeze()
-            gc.set_threshold(700, 10, 1000)
         if ui_only:  # the UI's own cost per key: no evaluation after this one, no full GC
             app.eval_every = float("inf")
             await app.next_board(timeout=120)
@@ -140,7 +137,7 @@ async def run(minutes: float, scale: int, vips_per_group: int, every: float,
     q = statistics.quantiles(latencies, n=100)
     return {
         "hosts": len(cfg.fleet.hosts), "vips": len(cfg.fleet.vips),
-        "ui_only": ui_only, "calm_gc": calm_gc,
+        "ui_only": ui_only,
         "minutes": round(wall / 60, 2), "keypresses": len(latencies),
         "latency_ms": {"p50": round(q[49], 1), "p95": round(q[94], 1),
                        "max": round(latencies[-1], 1)},
@@ -170,12 +167,9 @@ def main() -> int:
     p.add_argument("--ui-only", action="store_true",
                    help="diagnosis: stop evaluating after the first boards and turn the "
                         "garbage collector off, to see what the keys cost the UI alone")
-    p.add_argument("--calm-gc", action="store_true",
-                   help="experiment for the app: gc.freeze() after the first board and "
-                        "gc.set_threshold(700, 10, 1000), to see what full collections cost")
     args = p.parse_args()
     result = asyncio.run(run(args.minutes, args.scale, args.vips_per_group, args.every,
-                             args.ui_only, args.calm_gc))
+                             args.ui_only))
     text = json.dumps(result, indent=2, ensure_ascii=False)
     print(text)
     if args.json:

@@ -16,11 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
+from textual import events
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.worker import Worker, WorkerState
 
+from lvs_tui import heap
 from lvs_tui.board import Board, EvalMemo, HostRow, evaluate
 from lvs_tui.clipboard import CopyResult, copy_out, osc52_supported
 from lvs_tui.config import Config
@@ -70,6 +72,11 @@ KEY_IDS = (frozenset(i for i, _, _ in KEYS if not i.startswith("confirm_"))
 BELL_EVERY = 60.0  # seconds: at most one bell a minute, however many hosts turn red
 EVAL_PACE = 6.0  # wait this many times the last evaluation's CPU time before the next one
 IDLE_EVERY = 2.0  # re-evaluate this often even without new data: staleness is time
+# Keyboard first: for this long after a key or a click no evaluation starts, a running one
+# waits between its stages, and a finished board waits before it lands, so the operator's
+# keys get the whole interpreter and rows do not re-sort under the cursor mid-gesture.
+INPUT_QUIET = 0.4
+BOARD_HOLD_MAX = 1.0  # but never hold a board (or an evaluation stage) longer than this
 
 
 def check_keys(keys: dict[str, str]) -> list[str]:
@@ -144,6 +151,7 @@ class LvsApp(App[int]):
         self._version = -1
         self._evaluated_at = 0.0
         self._next_eval = 0.0
+        self._last_input = -INPUT_QUIET  # monotonic time of the last key or click
         self._red: frozenset[str] = frozenset()
         self._last_bell = -BELL_EVERY
         self._source_workers: dict[Worker, Source] = {}
@@ -152,6 +160,8 @@ class LvsApp(App[int]):
         # malloc arena and the resident size creeps up over days.
         self._eval_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lvs-eval")
         self.bells = 0  # rung so far (tests and the benchmark read it)
+        self._heap_saved: heap.Saved | None = None
+        self.heap_rounds = 0  # scheduled garbage collections so far
 
     # -- life cycle ------------------------------------------------------------------
     def get_theme_variable_defaults(self) -> dict[str, str]:
@@ -168,9 +178,20 @@ class LvsApp(App[int]):
             self._start_source(source)
         self.push_screen(MainScreen())
         self.set_interval(0.25, self._tick)
+        self._heap_saved = heap.take_over()
+        self.set_interval(heap.COLLECT_EVERY, self._collect_heap)
 
     def on_unmount(self) -> None:
         self._eval_pool.shutdown(wait=False, cancel_futures=True)
+        if self._heap_saved is not None:
+            heap.give_back(self._heap_saved)
+
+    def _collect_heap(self) -> None:
+        if self._typing():  # a collection pauses everything: not under the operator's keys
+            self.set_timer(INPUT_QUIET, self._collect_heap)
+            return
+        heap.collect(self.heap_rounds)
+        self.heap_rounds += 1
 
     def apply_theme(self, choice: str) -> None:
         try:
@@ -200,8 +221,22 @@ class LvsApp(App[int]):
         self.set_timer(10.0, lambda: self._start_source(source))  # try again, calmly
 
     # -- evaluation ------------------------------------------------------------------
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, (events.Key, events.MouseDown)):
+            self._last_input = time.monotonic()
+        await super().on_event(event)
+
+    def _typing(self) -> bool:
+        return time.monotonic() - self._last_input < INPUT_QUIET
+
+    def _wait_for_quiet_keys(self) -> None:
+        """Evaluation thread: sleep (the GIL released) while the operator is at the keys."""
+        deadline = time.monotonic() + BOARD_HOLD_MAX
+        while self._typing() and time.monotonic() < deadline:
+            time.sleep(0.02)
+
     def _tick(self) -> None:
-        if self._evaluating or time.monotonic() < self._next_eval:
+        if self._evaluating or time.monotonic() < self._next_eval or self._typing():
             return
         now = self.clock()
         version = self.store.version
@@ -232,6 +267,9 @@ class LvsApp(App[int]):
             self._next_eval = time.monotonic() + max(self.eval_every, EVAL_PACE * spent)
         self.eval_error = ""
         self._version, self._evaluated_at = version, now
+        held = time.monotonic() + BOARD_HOLD_MAX
+        while self._typing() and time.monotonic() < held:
+            await asyncio.sleep(0.05)
         self.apply_view(View(board, lines, cost))
 
     def _build(self, now: float, palette: dict[str, str]
@@ -239,7 +277,9 @@ class LvsApp(App[int]):
         """The board and its fleet lines, and the CPU time this thread spent on them."""
         started = time.thread_time()
         board = evaluate(self.cfg, self.store, now, self._eval_memo)
+        self._wait_for_quiet_keys()
         self.desk.observe(board)
+        self._wait_for_quiet_keys()
         lines = fleet_lines(self.cfg, board, self.store, palette, self._line_cache)
         return board, lines, time.thread_time() - started
 
