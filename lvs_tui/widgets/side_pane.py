@@ -141,9 +141,19 @@ class SidePane(VerticalScroll):
 
     def show(self, text: Text) -> None:
         static = self.query_one("#side-text", Static)
-        # A layout pass costs tens of ms on a big screen: only when the height changes.
+        # A layout pass reflows and repaints the whole screen (tens of ms, and two more
+        # frames for the scrollbars): the text is padded to the pane's height, so moving
+        # between hosts whose texts fit changes no height and needs none.
         static.update(text, layout=False)
-        width = static.size.width
-        if not width or static.get_content_height(self.size, self.app.size,
-                                                  width) != static.size.height:
+        width, view = static.size.width, self.scrollable_content_region.height
+        if not width:
+            static.refresh(layout=True)
+            return
+        height = static.get_content_height(self.size, self.app.size, width)
+        if height < view:
+            padded = text.copy()
+            padded.append("\n" * (view - height))
+            static.update(padded, layout=False)
+            height = static.get_content_height(self.size, self.app.size, width)
+        if height != static.size.height:
             static.refresh(layout=True)
