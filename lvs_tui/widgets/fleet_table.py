@@ -55,7 +55,7 @@ class FleetTable(ScrollView, can_focus=True):
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {"fleet-table--header", "fleet-table--cursor"}
     DEFAULT_CSS = """
-    FleetTable { background: $surface; color: $foreground; }
+    FleetTable { background: $surface; color: $foreground; overflow-y: scroll; }
     FleetTable:focus { background-tint: $foreground 5%; }
     FleetTable:focus > .fleet-table--header { background-tint: $foreground 5%; }
     FleetTable > .fleet-table--header { text-style: bold; background: $panel; }
