@@ -23,10 +23,10 @@ from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
 from textual.geometry import Size
 from textual.message import Message
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from lvs_tui.widgets.cells import Cell, row_strip
+from lvs_tui.widgets.line_table import HEADER, LineTable
 
 # (key, label, width): fixed widths keep the table steady (no re-measuring every update).
 COLUMNS: tuple[tuple[str, str, int], ...] = (
@@ -36,7 +36,6 @@ COLUMNS: tuple[tuple[str, str, int], ...] = (
     ("b1i", "bond1 in", 8), ("b1o", "bond1 out", 9), ("svc", "services", 10),
 )
 GUTTER = 1  # blank cells before each column
-HEADER = 1  # screen lines above the rows (the column titles), never scrolled vertically
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,9 +49,10 @@ class FleetLine:
     search: str  # lower-case haystack for the filter: host, IPs, VIPs, IDC, services
 
 
-class FleetTable(ScrollView, can_focus=True):
+class FleetTable(LineTable, can_focus=True):
     """The fleet, one line per host, with a host-pinned row cursor."""
 
+    PART = "fleet-table"
     COMPONENT_CLASSES: ClassVar[set[str]] = {"fleet-table--header", "fleet-table--cursor"}
     DEFAULT_CSS = """
     FleetTable { background: $surface; color: $foreground; overflow-y: scroll; }
@@ -96,7 +96,6 @@ class FleetTable(ScrollView, can_focus=True):
         # they do, it is pinned to the host they chose.
         self.follow_top = True
         self._strips: LRUCache[str, tuple[FleetLine, bool, Strip]] = LRUCache(1024)
-        self._header: Strip | None = None
         self._posted: str | None = None  # the host last announced by HostHighlighted
 
     # -- data ---------------------------------------------------------------------------
@@ -227,33 +226,14 @@ class FleetTable(ScrollView, can_focus=True):
         self._scroll_to_cursor()
 
     # -- drawing ------------------------------------------------------------------------
-    def notify_style_update(self) -> None:
-        super().notify_style_update()
-        self._strips.clear()
-        self._header = None
-
-    def render_line(self, y: int) -> Strip:
-        scroll_x, scroll_y = self.scroll_offset
-        width = self.scrollable_content_region.width
-        base = self.rich_style
-        if y < HEADER:
-            strip = self._header_strip()
-            style = base + self.get_component_rich_style("fleet-table--header")
-        else:
-            row = scroll_y + y - HEADER
-            if row >= len(self._lines):
-                return Strip.blank(width, base)
-            strip = self._row_strip(row)
-            style = base
-            if row == self.cursor_row:
-                style = base + self.get_component_rich_style("fleet-table--cursor")
-        # The theme's background and the cursor go under the cells' own colours.
-        return strip.apply_style(style).crop_extend(scroll_x, scroll_x + width, base)
-
     def _header_strip(self) -> Strip:
-        if self._header is None:
-            self._header = self._join([(Segment(label),) for _, label, _ in COLUMNS])
-        return self._header
+        return self._join([(Segment(label),) for _, label, _ in COLUMNS])
+
+    def _row_part(self, row: int) -> str | None:
+        return "cursor" if row == self.cursor_row else None
+
+    def _forget_rows(self) -> None:
+        self._strips.clear()
 
     def _row_strip(self, row: int) -> Strip:
         """The row drawn whole (all columns), reused until its line changes."""

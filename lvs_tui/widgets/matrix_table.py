@@ -15,24 +15,24 @@ from textual import events
 from textual.binding import Binding, BindingType
 from textual.geometry import Size
 from textual.message import Message
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from lvs_tui.board import HostRow
 from lvs_tui.config import Config
 from lvs_tui.signals import VantageHealth
 from lvs_tui.widgets.cells import Cell, Palette, row_strip, text_cell
+from lvs_tui.widgets.line_table import HEADER, LineTable
 from lvs_tui.widgets.vantage_matrix import matrix_rows
 
 ADDRESS_WIDTH = 26
 VANTAGE_WIDTH = 12
 GUTTER = 1
-HEADER = 1
 
 
-class MatrixTable(ScrollView, can_focus=True):
+class MatrixTable(LineTable, can_focus=True):
     """Rows keyed "host|address"; with `cursor`, a row cursor that announces its row."""
 
+    PART = "matrix-table"
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "matrix-table--header", "matrix-table--cursor", "matrix-table--even"}
     DEFAULT_CSS = """
@@ -61,7 +61,6 @@ class MatrixTable(ScrollView, can_focus=True):
         self._titles: tuple[str, ...] = ("address",)
         self._rows: list[tuple[str, tuple[Cell, ...]]] = []
         self._strips: dict[str, tuple[tuple[Cell, ...], Strip]] = {}
-        self._header: Strip | None = None
         self._posted: str | None = None
 
     @property
@@ -135,32 +134,24 @@ class MatrixTable(ScrollView, can_focus=True):
             self.post_message(self.AddressHighlighted(key))
 
     # -- drawing ------------------------------------------------------------------------
-    def notify_style_update(self) -> None:
-        super().notify_style_update()
-        self._strips.clear()
-        self._header = None
+    @property
+    def row_count(self) -> int:
+        return len(self._rows)
 
-    def render_line(self, y: int) -> Strip:
-        scroll_x, scroll_y = self.scroll_offset
-        width = self.scrollable_content_region.width
-        base = self.rich_style
-        if y < HEADER:
-            if self._header is None:
-                self._header = row_strip([(Segment(t),) for t in self._titles], self._widths)
-            strip = self._header
-            style = base + self.get_component_rich_style("matrix-table--header")
-        else:
-            row = scroll_y + y - HEADER
-            if row >= len(self._rows):
-                return Strip.blank(width, base)
-            key, cells = self._rows[row]
-            cached = self._strips.get(key)
-            if cached is None or cached[0] != cells:
-                cached = self._strips[key] = (cells, row_strip(cells, self._widths))
-            strip = cached[1]
-            style = base
-            if self.cursor and row == self.cursor_row:
-                style = base + self.get_component_rich_style("matrix-table--cursor")
-            elif row % 2 == 0:
-                style = base + self.get_component_rich_style("matrix-table--even")
-        return strip.apply_style(style).crop_extend(scroll_x, scroll_x + width, base)
+    def _header_strip(self) -> Strip:
+        return row_strip([(Segment(t),) for t in self._titles], self._widths)
+
+    def _row_strip(self, row: int) -> Strip:
+        key, cells = self._rows[row]
+        cached = self._strips.get(key)
+        if cached is None or cached[0] != cells:
+            cached = self._strips[key] = (cells, row_strip(cells, self._widths))
+        return cached[1]
+
+    def _row_part(self, row: int) -> str | None:
+        if self.cursor and row == self.cursor_row:
+            return "cursor"
+        return "even" if row % 2 == 0 else None
+
+    def _forget_rows(self) -> None:
+        self._strips.clear()
