@@ -187,6 +187,34 @@ async def test_keys_scroll_the_rows_under_a_fixed_header() -> None:
         assert t.host_under_cursor() == "h01"
 
 
+async def test_fewer_rows_shrink_the_scroll_range_and_the_scrollbar_without_a_layout() -> None:
+    """`show` sets the scrollable size itself (no layout pass): the scrollbar and the scroll
+    position must still follow the new row count, both ways."""
+    app = TableApp()
+    async with app.run_test(size=(200, 12)) as pilot:
+        t = table(app)
+        t.focus()
+        t.show(fleet(60))
+        await pilot.pause()
+        await pilot.press("end")
+        await pilot.pause()
+        bar = t.vertical_scrollbar
+        assert t.scroll_y == t.max_scroll_y > 0 and bar.window_virtual_size == 61
+        t.show(fleet(60)[40:])  # a filter: 20 rows left, the cursor's host among them
+        await pilot.pause()
+        assert t.virtual_size.height == 21 and bar.window_virtual_size == 21
+        assert t.host_under_cursor() == "h59"
+        assert t.scroll_y == t.max_scroll_y == 21 - t.scrollable_content_region.height
+        shown = [text_at(t, y) for y in range(1, t.scrollable_content_region.height)]
+        assert any("h59" in s for s in shown)  # the cursor's row is on screen, not blanks
+        t.show(fleet(60))
+        await pilot.pause()
+        await pilot.press("end")
+        await pilot.pause()
+        assert t.host_under_cursor() == "h59" and bar.window_virtual_size == 61
+        assert any("h59" in text_at(t, y) for y in range(1, t.scrollable_content_region.height))
+
+
 async def test_80_columns_scroll_horizontally() -> None:
     app = TableApp()
     async with app.run_test(size=(80, 24)) as pilot:

@@ -133,9 +133,43 @@ async def test_filter_by_idc_ip_and_service_then_clear(tmp_path: Path) -> None:
         assert hosts_shown(r.app) == ["ssl-mobile-01"]
         await pilot.press("escape")
         await pilot.pause()
-        await pilot.press("f")  # problems only
+        await pilot.press("f")  # problems only, and the header says so
         await pilot.pause()
         assert hosts_shown(r.app) == [VICTIM]
+        assert "PROBLEMS ONLY" in str(r.app.screen.query_one("#header").render())
+        await pilot.press("f")
+        await pilot.pause()
+        assert len(hosts_shown(r.app)) == 42
+        assert "PROBLEMS ONLY" not in str(r.app.screen.query_one("#header").render())
+
+
+async def test_filter_line_stays_and_the_table_redraws_with_its_focus_look(
+        tmp_path: Path) -> None:
+    """The filter line is always there (no layout on `/`); the table caches its styles, so
+    they must follow the focus moving to the filter box and back."""
+    from textual.widgets import Input
+
+    from lvs_tui.widgets.fleet_table import FleetTable
+
+    r = rig(tmp_path)
+    async with r.app.run_test(size=(120, 40)) as pilot:
+        await r.app.next_board()
+        await pilot.pause()
+        table = r.app.screen.query_one(FleetTable)
+        box = r.app.screen.query_one("#filter-input", Input)
+        region = box.region
+        focused_bg = table.rich_style.bgcolor
+        assert list(table.render_line(3))[-1].style.bgcolor == focused_bg
+        await pilot.press("slash", "s", "s", "l")
+        await pilot.pause()
+        assert box.has_focus and box.region == region and box.value == "ssl"
+        blurred_bg = table.rich_style.bgcolor
+        assert blurred_bg != focused_bg  # the focus tint is gone ...
+        assert list(table.render_line(3))[-1].style.bgcolor == blurred_bg  # ... drawn so
+        await pilot.press("enter")
+        await pilot.pause()
+        assert table.has_focus and box.value == "ssl" and box.region == region
+        assert list(table.render_line(3))[-1].style.bgcolor == focused_bg
 
 
 async def test_pause_freezes_the_view_while_data_flows(tmp_path: Path) -> None:
@@ -491,26 +525,34 @@ async def test_the_host_view_is_reused_and_shows_the_newly_chosen_host(tmp_path:
         assert screen.text_kind is None and screen.hours == 1
 
 
-async def test_footer_keeps_its_keys_across_screen_switches_and_follows_focus(
-        tmp_path: Path) -> None:
-    from textual.widgets._footer import FooterKey
+async def test_footer_shows_each_screens_keys_follows_focus_and_clicks(tmp_path: Path) -> None:
+    from lvs_tui.widgets.key_footer import KeyFooter
+
+    def described(screen: object) -> set[str]:
+        return {k[2] for k in screen.query_one(KeyFooter).keys}  # type: ignore[attr-defined]
 
     r = rig(tmp_path)
     async with r.app.run_test(size=(120, 40)) as pilot:
         await r.app.next_board()
         await pilot.pause()
         main = r.app.screen
-        before = list(main.query(FooterKey))
-        assert {k.description for k in before} >= {"filter", "problems", "pause", "copy"}
+        footer = main.query_one(KeyFooter)
+        assert described(main) >= {"filter", "problems", "pause", "copy"}
+        line = str(footer.render())
+        assert " / filter " in line and " f problems " in line
         await pilot.press("enter")
         await pilot.pause()
-        host_keys = {k.description for k in r.app.screen.query(FooterKey)}
-        assert {"traceroute", "ssh", "back"} <= host_keys
+        assert {"traceroute", "ssh", "back"} <= described(r.app.screen)
         await pilot.press("escape")
         await pilot.pause()
-        assert list(main.query(FooterKey)) == before  # same keys: not rebuilt
-        await pilot.press("slash")  # the filter box has focus: its keys, then ours again
+        await pilot.press("slash")  # the filter box has focus: letters type, not act
         await pilot.pause()
+        assert "problems" not in described(main) and "pause" not in described(main)
         await pilot.press("enter")
         await pilot.pause()
-        assert {k.description for k in main.query(FooterKey)} >= {"filter", "problems"}
+        assert described(main) >= {"filter", "problems"}
+        # A click on a key presses it, as on Textual's footer.
+        start = str(footer.render()).index(" f problems ")
+        await pilot.click(KeyFooter, offset=(start + 2, 0))
+        await pilot.pause()
+        assert main.problems_only  # type: ignore[attr-defined]

@@ -7,7 +7,9 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.reactive import Reactive
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Input
 
 from lvs_tui.board import HostRow
@@ -34,6 +36,10 @@ class MainScreen(Screen[None]):
         Binding("escape", "back", "clear", id="back", show=False),
     ]
 
+    # Textual repaints the whole screen when focus moves (a full composite, ~30 ms at
+    # 160×50); the widgets whose look depends on focus repaint themselves anyway.
+    focused: Reactive[Widget | None] = Reactive(None, repaint=False)
+
     def __init__(self) -> None:
         super().__init__()
         self.filter_text = ""
@@ -46,8 +52,10 @@ class MainScreen(Screen[None]):
                 yield FleetTable(self._host_width(), self._idc_width(), id="fleet")
                 yield MatrixTable(id="matrix")
             yield SidePane(id="side")
-        yield Input(placeholder="filter: host, IP, VIP, IDC, service (enter keeps, esc clears)",
-                    id="filter-input", classes="hidden")
+        # Always on screen (one line): showing and hiding it cost a layout pass, and the
+        # filter in force stays in sight.
+        yield Input(placeholder="/ filter: host, IP, VIP, IDC, service · enter keeps · "
+                    "esc clears", id="filter-input", compact=True)
         yield KeyFooter()
 
     def _host_width(self) -> int:
@@ -80,7 +88,8 @@ class MainScreen(Screen[None]):
         palette = app.theme_variables
         now = view.board.now if view else app.clock()  # type: ignore[attr-defined]
         header = header_text(app.cfg, view.board if view else None, now,  # type: ignore
-                             app.paused, palette)  # type: ignore[attr-defined]
+                             app.paused, palette,  # type: ignore[attr-defined]
+                             badges=("PROBLEMS ONLY",) if self.problems_only else ())
         error = getattr(app, "eval_error", "")
         if error:
             header.append(f"  {error}", style=palette.get("status-down", ""))
@@ -134,16 +143,13 @@ class MainScreen(Screen[None]):
         if host not in {ln.host for ln in self.visible(view.lines)}:
             self.filter_text, self.problems_only = "", False
             self.query_one("#filter-input", Input).value = ""
-            self._hide_filter()
+            self.table.focus()
             self.table.show(self.visible(view.lines))
         self.table.select(host)
 
     # -- actions -------------------------------------------------------------------------
     def action_filter(self) -> None:
-        box = self.query_one("#filter-input", Input)
-        box.remove_class("hidden")
-        box.value = self.filter_text
-        box.focus()
+        self.query_one("#filter-input", Input).focus()
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "filter-input":
@@ -154,17 +160,12 @@ class MainScreen(Screen[None]):
         if event.input.id == "filter-input":
             self.table.focus()
 
-    def _hide_filter(self) -> None:
-        box = self.query_one("#filter-input", Input)
-        box.add_class("hidden")
-        self.table.focus()
-
     def action_back(self) -> None:
         """Clear the filter; with none, send the cursor back to riding the top row."""
-        if self.filter_text or not self.query_one("#filter-input").has_class("hidden"):
+        if self.filter_text or self.query_one("#filter-input").has_focus:
             self.filter_text = ""
             self.query_one("#filter-input", Input).value = ""
-            self._hide_filter()
+            self.table.focus()
             self.refresh_view(force=True)
         else:
             self.table.release()
@@ -178,8 +179,7 @@ class MainScreen(Screen[None]):
 
     def action_problems_only(self) -> None:
         self.problems_only = not self.problems_only
-        self.refresh_view(force=True)
-        self.app.notify("problems only" if self.problems_only else "all hosts", timeout=2)
+        self.refresh_view(force=True)  # the header says PROBLEMS ONLY while it holds
 
     def action_goto_ip(self) -> None:
         from lvs_tui.screens.modals import GotoIpScreen

@@ -113,7 +113,7 @@ class FleetTable(LineTable, can_focus=True):
         self._lines = list(lines)
         self._row_of = {ln.host: i for i, ln in enumerate(self._lines)}
         self._group_head = _group_heads(self._lines)
-        self.virtual_size = Size(self.table_width, len(self._lines) + HEADER)
+        self._set_virtual_size(Size(self.table_width, len(self._lines) + HEADER))
         self._pin_cursor()  # repaints the cursor's old and new line if it moved
         top = int(self.scroll_y)
         for row in range(top, min(len(self._lines), top + self._page() + 1)):
@@ -122,6 +122,19 @@ class FleetTable(LineTable, can_focus=True):
                 self.refresh_line(row + HEADER)
         if len(self._lines) < len(old_lines):  # rows gone at the bottom: blank them
             self.refresh_lines(len(self._lines) + HEADER, len(old_lines) - len(self._lines))
+
+    def _set_virtual_size(self, size: Size) -> None:
+        """A new row count changes what there is to scroll, never this widget's own box
+        (its height is fixed by the layout and its scrollbar always shown), so set it
+        without the full layout pass assigning `virtual_size` asks for: only the scrollbar
+        and the clamp of the scroll position follow."""
+        if size == self.virtual_size:
+            return
+        self.set_reactive(FleetTable.virtual_size, size)
+        self._scroll_update(size)  # the scrollbars' window (Textual 8.2 private API)
+        if self.scroll_y > self.max_scroll_y:
+            self.scroll_to(y=self.max_scroll_y, animate=False)
+        self.refresh()
 
     def hosts(self) -> tuple[str, ...]:
         """The hosts shown, top to bottom."""

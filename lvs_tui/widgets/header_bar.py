@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from rich.text import Text
@@ -46,13 +47,17 @@ def source_text(cfg: Config, s: SourceStatus, now: float, palette: Palette) -> T
 
 
 def header_text(cfg: Config, board: Board | None, now: float, paused: bool,
-                palette: Palette) -> Text:
+                palette: Palette, badges: Sequence[str] = ()) -> Text:
+    """Two lines: clock, view badges (PAUSED, what narrows the fleet) and counts; then
+    every source's state and age."""
     clock = datetime.fromtimestamp(now, cfg.duty.tz).strftime("%Y-%m-%d %H:%M:%S %Z")
     text = Text()
     text.append(" lvs-tui ", style="bold reverse")
     text.append(f" {clock} ")
     if paused:
         text.append(" PAUSED ", style=f"bold reverse {color(palette, 'paused')}")
+    for badge in badges:
+        text.append(f" {badge} ", style=f"bold reverse {color(palette, 'paused')}")
     text.append("  ")
     if board is None:
         text.append("evaluating…", style="dim")

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from rich.text import Text
 from textual.containers import VerticalScroll
+from textual.content import Content
 from textual.widgets import Static
 
 from lvs_tui.board import HostRow
@@ -136,24 +137,32 @@ class SidePane(VerticalScroll):
     SidePane > Static { width: 100%; }
     """
 
+    def __init__(self, **kw: object) -> None:
+        super().__init__(**kw)  # type: ignore[arg-type]
+        self._shown: tuple[Text, int, int] | None = None  # text, width, pane height
+
     def compose(self):  # type: ignore[no-untyped-def]
         yield Static(id="side-text")
 
     def show(self, text: Text) -> None:
         static = self.query_one("#side-text", Static)
-        # A layout pass reflows and repaints the whole screen (tens of ms, and two more
-        # frames for the scrollbars): the text is padded to the pane's height, so moving
-        # between hosts whose texts fit changes no height and needs none.
-        static.update(text, layout=False)
         width, view = static.size.width, self.scrollable_content_region.height
         if not width:
+            static.update(text, layout=False)
             static.refresh(layout=True)
             return
-        height = static.get_content_height(self.size, self.app.size, width)
+        if self._shown == (text, width, view):
+            return  # same host, same words: nothing to draw (a filter, `f`, a new board)
+        self._shown = (text, width, view)
+        # A layout pass reflows and repaints the whole screen (tens of ms, and two more
+        # frames for the scrollbars): the text is padded to the pane's height, so moving
+        # between hosts whose texts fit changes no height and needs none. Measured once,
+        # as Static measures it, before the one update.
+        height = Content.from_rich_text(text).get_height(static.styles, width)
         if height < view:
-            padded = text.copy()
-            padded.append("\n" * (view - height))
-            static.update(padded, layout=False)
-            height = static.get_content_height(self.size, self.app.size, width)
+            text = text.copy()
+            text.append("\n" * (view - height))
+            height = view
+        static.update(text, layout=False)
         if height != static.size.height:
             static.refresh(layout=True)
