@@ -229,11 +229,17 @@ class LvsApp(App[int]):
     def _typing(self) -> bool:
         return time.monotonic() - self._last_input < INPUT_QUIET
 
-    def _wait_for_quiet_keys(self) -> None:
-        """Evaluation thread: sleep (the GIL released) while the operator is at the keys."""
-        deadline = time.monotonic() + BOARD_HOLD_MAX
-        while self._typing() and time.monotonic() < deadline:
-            time.sleep(0.02)
+    def _quiet_keys(self) -> Callable[[], None]:
+        """The evaluation's pause point: sleep (the GIL released) while the operator is at
+        the keys, at most BOARD_HOLD_MAX in all for one board."""
+        budget = [BOARD_HOLD_MAX]
+
+        def pause() -> None:
+            while budget[0] > 0 and self._typing():
+                time.sleep(0.01)
+                budget[0] -= 0.01
+
+        return pause
 
     def _tick(self) -> None:
         if self._evaluating or time.monotonic() < self._next_eval or self._typing():
@@ -276,11 +282,12 @@ class LvsApp(App[int]):
                ) -> tuple[Board, tuple[FleetLine, ...], float]:
         """The board and its fleet lines, and the CPU time this thread spent on them."""
         started = time.thread_time()
+        pause = self._eval_memo.pause = self._quiet_keys()
         board = evaluate(self.cfg, self.store, now, self._eval_memo)
-        self._wait_for_quiet_keys()
+        pause()
         self.desk.observe(board)
-        self._wait_for_quiet_keys()
-        lines = fleet_lines(self.cfg, board, self.store, palette, self._line_cache)
+        pause()
+        lines = fleet_lines(self.cfg, board, self.store, palette, self._line_cache, pause)
         return board, lines, time.thread_time() - started
 
     def apply_view(self, view: View) -> None:

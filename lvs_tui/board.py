@@ -8,6 +8,7 @@ exactly the one a fresh evaluation gives (tests/test_sim.py), only cheaper.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import repeat
 
@@ -66,6 +67,11 @@ class Board:
 
 
 NOT_PROBED = ""  # the state of a (vantage, address) the vantage does not probe
+PAUSE_EVERY = 32  # hosts between two of the caller's pause points
+
+
+def no_pause() -> None:
+    """The default pause point: carry on."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +108,9 @@ class EvalMemo:
     # (vantage, address) -> what diagnosis reads of its signal (diagnosis.signal_state)
     states: dict[tuple[str, str], tuple | None] = field(default_factory=dict)
     diagnosis: DiagnosisMemo = field(default_factory=DiagnosisMemo)
+    # Called every few milliseconds of work: the app's evaluation thread sleeps there while
+    # the operator types, so a keypress never shares the interpreter with an evaluation.
+    pause: Callable[[], None] = no_pause
 
     def layout_for(self, cfg: Config) -> Layout:
         if self.cfg is not cfg or self.layout is None:
@@ -119,17 +128,21 @@ def evaluate(cfg: Config, store: StateStore, now: float, memo: EvalMemo | None =
     memo = EvalMemo() if memo is None else memo
     layout = memo.layout_for(cfg)
     health = vantage_health(cfg, store, now)
-    sigs, judged = fleet_signals(cfg, store, now, health, layout.sides, memo.signals)
+    sigs, judged = fleet_signals(cfg, store, now, health, layout.sides, memo.signals,
+                                 memo.pause)
     states = memo.states
     for pair in judged:
         states[pair] = signal_state(sigs[pair], cfg.duty)
     page = store.alert_page()
     signals, keys = {}, {}
-    for h in cfg.fleet.hosts:
+    for n, h in enumerate(cfg.fleet.hosts):
+        if n % PAUSE_EVERY == 0:
+            memo.pause()
         pairs = layout.pairs[h.name]
         sig = signals[h.name] = gather(cfg, store, h, now, pairs, layout.targets[h.name], sigs,
                                        page)
         keys[h.name] = state_key(sig, tuple(map(states.get, pairs, repeat(NOT_PROBED))))
+    memo.pause()
     sits = diagnose_fleet(cfg, signals, now, memo.diagnosis, keys)
     rank = layout.rank
     rows = sorted((HostRow(h, signals[h.name], sits[h.name]) for h in cfg.fleet.hosts),

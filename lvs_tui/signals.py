@@ -8,7 +8,7 @@ Pure functions of (samples, now, thresholds). The rules that keep the console ho
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -27,6 +27,8 @@ from lvs_tui.state import (
     SourceState,
     StateStore,
 )
+
+SUMMARY_CHUNK = 512  # addresses summarised under one lock, between two pause points
 
 
 class Reach(StrEnum):
@@ -190,7 +192,7 @@ def host_targets(cfg: Config, host: Host) -> tuple[tuple[Side, str], ...]:
 
 def fleet_signals(cfg: Config, store: StateStore, now: float,
                   health: dict[str, VantageHealth], sides: dict[str, Side],
-                  memo: SignalMemo | None = None
+                  memo: SignalMemo | None = None, pause: Callable[[], None] | None = None
                   ) -> tuple[dict[tuple[str, str], AddressSignal], list[tuple[str, str]]]:
     """Every address in `sides` judged once per vantage that probes it (a VIP announced by
     three hosts is judged once, not three times), and which of them were judged anew.
@@ -199,7 +201,7 @@ def fleet_signals(cfg: Config, store: StateStore, now: float,
     had no new sample and it is still fresh: remote vantages report once a minute, so most
     rings do not change between two evaluations. A reused signal is exactly what judging
     again would give: signals that depend on the clock (unknown ones carry their age) are
-    never reused.
+    never reused. `pause` is called between chunks of addresses (the caller's yield point).
     """
     memo = {} if memo is None else memo
     out: dict[tuple[str, str], AddressSignal] = {}
@@ -210,7 +212,12 @@ def fleet_signals(cfg: Config, store: StateStore, now: float,
         hv = health.get(v.id)
         ill = hv is not None and not hv.healthy
         stale_after = th.stale_after
-        summaries = store.ping_summaries(v.id, addresses, th.window, th.hysteresis)
+        summaries: list[RingSummary | None] = []
+        for start in range(0, len(addresses), SUMMARY_CHUNK):
+            if pause is not None:
+                pause()
+            summaries += store.ping_summaries(v.id, addresses[start:start + SUMMARY_CHUNK],
+                                              th.window, th.hysteresis)
         for addr, summary in zip(addresses, summaries, strict=True):
             if summary is None:
                 continue  # this vantage does not probe this address

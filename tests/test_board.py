@@ -49,3 +49,25 @@ def test_memoised_board_is_exactly_a_fresh_one(steps: list) -> None:
             assert evaluate(CFG, store, t + 0.5, memo) == evaluate(CFG, store, t + 0.5)
         t += gap  # time passing without data
         assert evaluate(CFG, store, t, memo) == evaluate(CFG, store, t)
+
+
+def test_evaluation_calls_its_pause_point_every_few_hosts_and_the_board_is_the_same() -> None:
+    """The app's evaluation thread sleeps at these points while the operator types."""
+    from lvs_tui.board import PAUSE_EVERY
+    from lvs_tui.sim import Sim
+    from lvs_tui.widgets.lines import fleet_lines
+
+    cfg = demo_config(3)  # ~126 hosts
+    sim = Sim("single-host-down", config=cfg, start=T0)
+    store = StateStore()
+    sim.fill(store, 120)
+    calls: list[int] = []
+    memo = EvalMemo()
+    memo.pause = lambda: calls.append(1)
+    board = evaluate(cfg, store, T0 + 120, memo)
+    hosts = len(cfg.fleet.hosts)
+    assert len(calls) >= hosts // PAUSE_EVERY + len(cfg.vantages)
+    assert board == evaluate(cfg, store, T0 + 120)
+    calls.clear()
+    lines = fleet_lines(cfg, board, store, {}, pause=lambda: calls.append(1))
+    assert len(lines) == hosts and len(calls) == -(-hosts // PAUSE_EVERY)

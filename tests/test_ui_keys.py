@@ -556,3 +556,26 @@ async def test_footer_shows_each_screens_keys_follows_focus_and_clicks(tmp_path:
         await pilot.click(KeyFooter, offset=(start + 2, 0))
         await pilot.pause()
         assert main.problems_only  # type: ignore[attr-defined]
+
+
+def test_evaluation_pause_sleeps_while_keys_come_but_at_most_the_hold_per_board(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keyboard first: the evaluation thread sleeps at its pause points while the operator
+    types, and one board is never held back more than BOARD_HOLD_MAX in all."""
+    import lvs_tui.app as app_module
+
+    app = rig(tmp_path).app
+    slept: list[float] = []
+    monkeypatch.setattr(app_module.time, "sleep", slept.append)
+    typing = [True]
+    monkeypatch.setattr(app, "_typing", lambda: typing[0])
+    pause = app._quiet_keys()
+    pause()  # the operator never stops: sleeps until the board's budget is spent
+    assert sum(slept) == pytest.approx(app_module.BOARD_HOLD_MAX)
+    slept.clear()
+    pause()  # same board: no budget left, carries on at once
+    assert slept == []
+    typing[0] = False
+    fresh = app._quiet_keys()
+    fresh()  # nobody typing: no sleep at all
+    assert slept == []

@@ -16,7 +16,7 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 
-from lvs_tui.board import Board, HostRow
+from lvs_tui.board import PAUSE_EVERY, Board, HostRow, no_pause
 from lvs_tui.config import Config, VantageKind
 from lvs_tui.fleet import Side
 from lvs_tui.signals import AddressSignal, Reach
@@ -122,11 +122,18 @@ def vips_up(sigs: Sequence[AddressSignal], local: str) -> tuple[int, int]:
 
 
 def fleet_lines(cfg: Config, board: Board, store: StateStore, palette: Palette,
-                cache: LineCache | None = None) -> tuple[FleetLine, ...]:
+                cache: LineCache | None = None, pause: Callable[[], None] = no_pause
+                ) -> tuple[FleetLine, ...]:
+    """Every row's line; `pause` is called every few hosts (the caller's yield point)."""
     cache = cache if cache is not None else LineCache()
     cache.use(palette)
     local = local_vantage(cfg)
-    return tuple(fleet_line(cfg, r, store, cache, board.now, local) for r in board.rows)
+    lines = []
+    for n, r in enumerate(board.rows):
+        if n % PAUSE_EVERY == 0:
+            pause()
+        lines.append(fleet_line(cfg, r, store, cache, board.now, local))
+    return tuple(lines)
 
 
 def fleet_line(cfg: Config, row: HostRow, store: StateStore, cache: LineCache, now: float,
