@@ -6,6 +6,7 @@ from __future__ import annotations
 import shlex
 import subprocess
 from collections.abc import Sequence
+from datetime import datetime
 from typing import ClassVar
 
 from rich.text import Text
@@ -20,7 +21,7 @@ from lvs_tui.screens.desk import TEXT_ORDER, Guidance
 from lvs_tui.situation import ImpactLevel
 from lvs_tui.state import Metric, MetricSample
 from lvs_tui.widgets.cells import age_text, color, rate_text, situation_text
-from lvs_tui.widgets.chart import Chart, Series
+from lvs_tui.widgets.chart import Chart, Series, minute_origin
 from lvs_tui.widgets.header_bar import HeaderBar, header_text
 from lvs_tui.widgets.key_footer import KeyFooter
 from lvs_tui.widgets.lines import local_vantage
@@ -30,8 +31,8 @@ from lvs_tui.widgets.side_pane import guidance_lines, impact_lines
 RANGES = (1, 6, 24)  # hours
 INSTALLED = "host-view"  # the one host view, kept mounted and switched between hosts
 CHARTS = (("cpu", "CPU %", (Metric.CPU,)),
-          ("bond0", "bond0 in/out bit/s", (Metric.BOND0_IN, Metric.BOND0_OUT)),
-          ("bond1", "bond1 in/out bit/s", (Metric.BOND1_IN, Metric.BOND1_OUT)))
+          ("bond0", "bond0 in/out Mbit/s", (Metric.BOND0_IN, Metric.BOND0_OUT)),
+          ("bond1", "bond1 in/out Mbit/s", (Metric.BOND1_IN, Metric.BOND1_OUT)))
 
 
 class HostMatrix(MatrixTable):
@@ -150,10 +151,12 @@ class HostScreen(Screen[None]):
         view = app.view  # type: ignore[attr-defined]
         row = self.row
         palette = app.theme_variables
-        self.query_one(HeaderBar).update(header_text(app.cfg, view.board if view else None,  # type: ignore
-                                                     view.board.now if view else app.clock(),  # type: ignore
-                                                     app.paused, palette),  # type: ignore
-                                         layout=False)  # fixed height
+        header = self.query_one(HeaderBar)
+        head = header_text(app.cfg, view.board if view else None,  # type: ignore
+                           view.board.now if view else app.clock(),  # type: ignore
+                           app.paused, palette)  # type: ignore
+        if not unchanged(header, head):
+            header.update(head, layout=False)  # fixed height
         if row is None or view is None:
             return
         self._drawn = (self.host, view.board)
@@ -226,19 +229,22 @@ class HostScreen(Screen[None]):
         self.query_one("#loss-chart", Chart).plot(series_loss, f"{self.address} loss %")
 
     def _zabbix_charts(self, now: float) -> None:
+        """CPU and bonds over the range. x is minutes before the next whole minute, not
+        before the board's clock: the charts (and their window) then stay the same, and
+        cached, for the whole minute; the title names that minute."""
         app = self.app
         source_note = ""
+        origin = minute_origin(now)
+        start = origin - self.hours * 3600
+        at = datetime.fromtimestamp(origin, app.cfg.duty.tz).strftime("%H:%M")  # type: ignore
         for key, title, metrics in CHARTS:
             series: list[Series] = []
+            scale = 1.0 if key == "cpu" else 1e-6
             for m in metrics:
-                samples = self._samples(m)
-                pts = [(s.clock - now) / 60 for s in samples if s.clock >= now - self.hours * 3600]
-                ys = [s.value for s in samples if s.clock >= now - self.hours * 3600]
-                if key != "cpu":
-                    ys = [y / 1e6 for y in ys]
-                series.append((tuple(pts), tuple(ys)))
-            unit = " Mbit/s" if key != "cpu" else ""
-            self.query_one(f"#{key}-chart", Chart).plot(series, f"{title}{unit} (min ago)")
+                shown = [s for s in self._samples(m) if s.clock >= start]
+                series.append((tuple((s.clock - origin) / 60 for s in shown),
+                               tuple(s.value * scale for s in shown)))
+            self.query_one(f"#{key}-chart", Chart).plot(series, f"{title} (min before {at})")
         if self.hours > 1 and not self._chart_source():
             source_note = " — only the last hour is held locally (no Zabbix history source)"
         latest = self._latest_line(now)
@@ -481,12 +487,23 @@ class HostScreen(Screen[None]):
 
 def update_in_place(static: Static, content: Text | str) -> None:
     """Static.update with a layout pass only when the wrapped height changes: one costs
-    tens of ms on a big screen, and most updates keep the height."""
+    tens of ms on a big screen, and most updates keep the height. The same content again
+    is no update at all (an update re-renders the widget)."""
+    if unchanged(static, content):
+        return
     static.update(content, layout=False)
     width = static.size.width
     if not width or static.get_content_height(static.size, static.app.size,
                                               width) != static.size.height:
         static.refresh(layout=True)
+
+
+def unchanged(static: Static, content: Text | str) -> bool:
+    """Whether `static` shows this very content (rich's Text equality leaves out the base
+    style, so that is compared too)."""
+    old = static.content
+    return (type(old) is type(content) and old == content
+            and getattr(old, "style", None) == getattr(content, "style", None))
 
 
 def fleet_has(fleet: object, contact_id: str) -> bool:
