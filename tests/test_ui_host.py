@@ -86,3 +86,38 @@ async def test_a_new_zabbix_sample_within_the_minute_gives_a_new_chart(tmp_path:
         assert len(r.store.metrics(host, Metric.CPU)) == count + 1
         assert cpu.content is not shown
         assert max(cpu._series[0][0]) == pytest.approx((T0 + 95 - (T0 + 100)) / 60)
+
+
+def _styles(screen: HostScreen) -> dict[str, tuple[object, ...]]:
+    return {f"{type(w).__name__}#{w.id}": (w.styles.background, w.styles.color,
+                                          w.styles.scrollbar_color)
+            for w in screen.walk_children(with_self=True)}
+
+
+async def test_reopening_restyles_only_when_the_styles_can_have_changed(
+        tmp_path: Path) -> None:
+    """The host view skips Textual's restyle on resume when nothing it depends on moved,
+    and is restyled after a theme change made while it was closed."""
+    r = rig(tmp_path)
+    async with r.app.run_test(size=(120, 40)) as pilot:
+        await r.app.next_board()
+        await pilot.pause()
+        await pilot.press("enter", "escape", "enter")
+        await pilot.pause()
+        screen = r.app.screen
+        assert isinstance(screen, HostScreen)
+        dark = _styles(screen)
+        screen.update_node_styles(animate=False)  # what a full restyle gives: the same
+        assert _styles(screen) == dark
+
+        await pilot.press("escape")
+        await pilot.pause()
+        r.app.apply_theme("light")  # on the main screen, the host view closed
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert r.app.screen is screen
+        light = _styles(screen)
+        assert light["Static#host-head"] != dark["Static#host-head"]
+        screen.update_node_styles(animate=False)
+        assert _styles(screen) == light
