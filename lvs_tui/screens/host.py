@@ -30,6 +30,7 @@ from lvs_tui.widgets.matrix_table import MatrixTable
 from lvs_tui.widgets.side_pane import guidance_lines, impact_lines
 
 RANGES = (1, 6, 24)  # hours
+READING = "config snapshot: …"  # holds the note's line while the directory is read
 INSTALLED = "host-view"  # the one host view, kept mounted and switched between hosts
 CHARTS = (("cpu", "CPU %", (Metric.CPU,)),
           ("bond0", "bond0 in/out Mbit/s", (Metric.BOND0_IN, Metric.BOND0_OUT)),
@@ -65,7 +66,11 @@ class HostScreen(Screen[None]):
         self.hours = 1
         self.address: str | None = None
         self._long: dict[tuple[Metric, int], tuple[MetricSample, ...]] = {}
-        self.snapshot_note = ""
+        # The last note read per host (one line each, at most the fleet): a host opened
+        # again shows it until the new read lands, a host never opened a placeholder, so
+        # the head keeps its height and the read costs no layout pass, often no repaint.
+        self._notes: dict[str, str] = {}
+        self.snapshot_note = READING
         self._drawn: tuple[str, object] | None = None  # (host, board) last drawn
         self._styled: tuple[object, ...] | None = None  # _style_key when last restyled
 
@@ -91,7 +96,7 @@ class HostScreen(Screen[None]):
         self.hours = 1
         self.address = None
         self._long.clear()
-        self.snapshot_note = ""
+        self.snapshot_note = self._notes.get(host, READING)
 
     def compose(self) -> ComposeResult:
         yield HeaderBar(id="header")
@@ -124,6 +129,7 @@ class HostScreen(Screen[None]):
         app = self.app
         note = await asyncio.to_thread(
             app.desk.snapshot_age, host, app.clock())  # type: ignore[attr-defined]
+        self._notes[host] = note
         view = app.view  # type: ignore[attr-defined]
         row = self.row
         if host == self.host and note != self.snapshot_note and view and row:
@@ -140,7 +146,9 @@ class HostScreen(Screen[None]):
             event.refresh_styles = False
         elif event.refresh_styles:
             self._styled = key
-        self.query_one(HostMatrix).focus(scroll_visible=False)
+        matrix = self.query_one(HostMatrix)
+        if self.focused is not matrix:  # focus() repaints the whole widget, even if focused
+            matrix.focus(scroll_visible=False)
         self.query_one("#host-body", VerticalScroll).scroll_home(animate=False)
         self.run_worker(self._snapshot_age(self.host), group="snapshot", exit_on_error=False)
         view = self.app.view  # type: ignore[attr-defined]
