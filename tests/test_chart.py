@@ -7,7 +7,14 @@ from rich.console import Console
 from rich.segment import Segment
 from rich.text import Text
 
-from lvs_tui.widgets.chart import AnsiLines, render_chart
+from lvs_tui.widgets.chart import (
+    CACHE_SIZE,
+    AnsiLines,
+    Chart,
+    clear_chart_cache,
+    minute_origin,
+    render_chart,
+)
 
 SERIES = (tuple(float(-i) for i in range(90)), tuple(1.0 + (i % 7) * 0.1 for i in range(90)))
 GAPPY = ((-30.0, -20.0, -3.0), (5.0, 50.0, 0.0))  # lost samples stay gaps
@@ -17,6 +24,7 @@ GAPPY = ((-30.0, -20.0, -3.0), (5.0, 50.0, 0.0))  # lost samples stay gaps
 def test_chart_lines_equal_richs_own_decoding(dark: bool) -> None:
     import plotext as plt
 
+    clear_chart_cache()  # a cached chart would leave plotext's figure on another one
     chart = render_chart((SERIES, GAPPY), "RTT ms", 70, 12, dark)
     assert isinstance(chart, AnsiLines)
     ansi = plt.figure.build().string()  # the figure render_chart just built
@@ -34,3 +42,54 @@ def test_chart_lines_equal_richs_own_decoding(dark: bool) -> None:
 def test_no_data_says_so() -> None:
     chart = render_chart([((), ())], "loss %", 70, 12)
     assert isinstance(chart, Text) and chart.plain == "loss %: no data"
+
+
+def test_cache_gives_the_same_chart_for_the_same_inputs_and_a_new_one_otherwise() -> None:
+    clear_chart_cache()
+    first = render_chart((SERIES, GAPPY), "RTT ms", 70, 12)
+    assert render_chart([SERIES, GAPPY], "RTT ms", 70, 12) is first  # lists or tuples
+    changed = (GAPPY[0], (5.0, 51.0, 0.0))  # one sample differs: never the stale chart
+    fresh = render_chart((SERIES, changed), "RTT ms", 70, 12)
+    assert fresh is not first and isinstance(fresh, AnsiLines)
+    assert fresh.lines != first.lines
+    for other in (render_chart((SERIES, GAPPY), "loss %", 70, 12),
+                  render_chart((SERIES, GAPPY), "RTT ms", 71, 12),
+                  render_chart((SERIES, GAPPY), "RTT ms", 70, 11),
+                  render_chart((SERIES, GAPPY), "RTT ms", 70, 12, dark=False)):
+        assert other is not first
+    # bounded: the oldest entries go
+    for n in range(CACHE_SIZE + 5):
+        render_chart(((tuple(float(-i) for i in range(3)), (1.0, 2.0, float(n))),),
+                     "x", 30, 6)
+    assert render_chart((SERIES, GAPPY), "RTT ms", 70, 12) is not first
+
+
+async def test_chart_widget_shows_new_data_and_skips_a_repaint_for_the_same() -> None:
+    from textual.app import App, ComposeResult
+
+    class One(App[None]):
+        def compose(self) -> ComposeResult:
+            yield Chart("RTT ms", id="c")
+
+    clear_chart_cache()
+    async with One().run_test(size=(80, 20)) as pilot:
+        chart = pilot.app.query_one(Chart)
+        chart.plot([SERIES])
+        await pilot.pause()
+        shown = chart.content
+        repaints: list[object] = []
+        original = chart.update
+        chart.update = lambda *a, **k: (repaints.append(a), original(*a, **k))  # type: ignore
+        chart.plot([SERIES])  # same data: same chart, no update
+        assert chart.content is shown and not repaints
+        chart.plot([GAPPY])  # new data: a new chart on screen
+        assert chart.content is not shown and len(repaints) == 1
+        await pilot.pause()
+        lines = [str(chart.render_line(y).text) for y in range(chart.size.height)]
+        assert "".join(lines).strip()
+
+
+def test_minute_origin_is_the_next_whole_minute() -> None:
+    assert minute_origin(1_790_000_040.0) == 1_790_000_040.0  # on a whole minute
+    assert minute_origin(1_790_000_040.5) == 1_790_000_100.0
+    assert minute_origin(1_790_000_099.9) == 1_790_000_100.0

@@ -6,9 +6,11 @@ from __future__ import annotations
 import shlex
 import subprocess
 from collections.abc import Sequence
+from datetime import datetime
 from typing import ClassVar
 
 from rich.text import Text
+from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -20,7 +22,7 @@ from lvs_tui.screens.desk import TEXT_ORDER, Guidance
 from lvs_tui.situation import ImpactLevel
 from lvs_tui.state import Metric, MetricSample
 from lvs_tui.widgets.cells import age_text, color, rate_text, situation_text
-from lvs_tui.widgets.chart import Chart, Series
+from lvs_tui.widgets.chart import Chart, Series, minute_origin
 from lvs_tui.widgets.header_bar import HeaderBar, header_text
 from lvs_tui.widgets.key_footer import KeyFooter
 from lvs_tui.widgets.lines import local_vantage
@@ -28,10 +30,11 @@ from lvs_tui.widgets.matrix_table import MatrixTable
 from lvs_tui.widgets.side_pane import guidance_lines, impact_lines
 
 RANGES = (1, 6, 24)  # hours
+READING = "config snapshot: …"  # holds the note's line while the directory is read
 INSTALLED = "host-view"  # the one host view, kept mounted and switched between hosts
 CHARTS = (("cpu", "CPU %", (Metric.CPU,)),
-          ("bond0", "bond0 in/out bit/s", (Metric.BOND0_IN, Metric.BOND0_OUT)),
-          ("bond1", "bond1 in/out bit/s", (Metric.BOND1_IN, Metric.BOND1_OUT)))
+          ("bond0", "bond0 in/out Mbit/s", (Metric.BOND0_IN, Metric.BOND0_OUT)),
+          ("bond1", "bond1 in/out Mbit/s", (Metric.BOND1_IN, Metric.BOND1_OUT)))
 
 
 class HostMatrix(MatrixTable):
@@ -63,8 +66,13 @@ class HostScreen(Screen[None]):
         self.hours = 1
         self.address: str | None = None
         self._long: dict[tuple[Metric, int], tuple[MetricSample, ...]] = {}
-        self.snapshot_note = ""
+        # The last note read per host (one line each, at most the fleet): a host opened
+        # again shows it until the new read lands, a host never opened a placeholder, so
+        # the head keeps its height and the read costs no layout pass, often no repaint.
+        self._notes: dict[str, str] = {}
+        self.snapshot_note = READING
         self._drawn: tuple[str, object] | None = None  # (host, board) last drawn
+        self._styled: tuple[object, ...] | None = None  # _style_key when last restyled
 
     @classmethod
     def open(cls, app: App[object], host: str) -> None:
@@ -88,7 +96,7 @@ class HostScreen(Screen[None]):
         self.hours = 1
         self.address = None
         self._long.clear()
-        self.snapshot_note = ""
+        self.snapshot_note = self._notes.get(host, READING)
 
     def compose(self) -> ComposeResult:
         yield HeaderBar(id="header")
@@ -121,19 +129,41 @@ class HostScreen(Screen[None]):
         app = self.app
         note = await asyncio.to_thread(
             app.desk.snapshot_age, host, app.clock())  # type: ignore[attr-defined]
+        self._notes[host] = note
         view = app.view  # type: ignore[attr-defined]
         row = self.row
         if host == self.host and note != self.snapshot_note and view and row:
             self.snapshot_note = note
             update_in_place(self.query_one("#host-head", Static), self._head(row, view.board.now))
 
-    def on_screen_resume(self) -> None:
-        self.query_one(HostMatrix).focus(scroll_visible=False)
+    def on_screen_resume(self, event: events.ScreenResume) -> None:
+        # Textual restyles every node of a screen it resumes (~12 ms here, and it repaints
+        # every scrollbar, ~8 ms more): this one's styles only change with the stylesheet
+        # and the app's classes, both in the key, so it is restyled only when they moved.
+        # (This handler runs before Screen's own, which reads the flag.)
+        key = self._style_key()
+        if key == self._styled:
+            event.refresh_styles = False
+        elif event.refresh_styles:
+            self._styled = key
+        matrix = self.query_one(HostMatrix)
+        if self.focused is not matrix:  # focus() repaints the whole widget, even if focused
+            matrix.focus(scroll_visible=False)
         self.query_one("#host-body", VerticalScroll).scroll_home(animate=False)
         self.run_worker(self._snapshot_age(self.host), group="snapshot", exit_on_error=False)
         view = self.app.view  # type: ignore[attr-defined]
         if self._drawn != (self.host, view.board if view else None):
             self.refresh_view()
+
+    def _style_key(self) -> tuple[object, ...]:
+        """What this screen's styles depend on beyond its own DOM: CSS invalidations (themes),
+        the stylesheet's sources (a screen's CSS), the app's classes and pseudo-classes."""
+        app = self.app
+        count = getattr(app, "_css_update_count", None)
+        if count is None:  # not this Textual: never skip the restyle
+            return (object(),)
+        return (count, app.theme, len(app.stylesheet.source), frozenset(app.classes),
+                app.pseudo_classes)
 
     @property
     def row(self) -> HostRow | None:
@@ -150,10 +180,12 @@ class HostScreen(Screen[None]):
         view = app.view  # type: ignore[attr-defined]
         row = self.row
         palette = app.theme_variables
-        self.query_one(HeaderBar).update(header_text(app.cfg, view.board if view else None,  # type: ignore
-                                                     view.board.now if view else app.clock(),  # type: ignore
-                                                     app.paused, palette),  # type: ignore
-                                         layout=False)  # fixed height
+        header = self.query_one(HeaderBar)
+        head = header_text(app.cfg, view.board if view else None,  # type: ignore
+                           view.board.now if view else app.clock(),  # type: ignore
+                           app.paused, palette)  # type: ignore
+        if not unchanged(header, head):
+            header.update(head, layout=False)  # fixed height
         if row is None or view is None:
             return
         self._drawn = (self.host, view.board)
@@ -226,19 +258,22 @@ class HostScreen(Screen[None]):
         self.query_one("#loss-chart", Chart).plot(series_loss, f"{self.address} loss %")
 
     def _zabbix_charts(self, now: float) -> None:
+        """CPU and bonds over the range. x is minutes before the next whole minute, not
+        before the board's clock: the charts (and their window) then stay the same, and
+        cached, for the whole minute; the title names that minute."""
         app = self.app
         source_note = ""
+        origin = minute_origin(now)
+        start = origin - self.hours * 3600
+        at = datetime.fromtimestamp(origin, app.cfg.duty.tz).strftime("%H:%M")  # type: ignore
         for key, title, metrics in CHARTS:
             series: list[Series] = []
+            scale = 1.0 if key == "cpu" else 1e-6
             for m in metrics:
-                samples = self._samples(m)
-                pts = [(s.clock - now) / 60 for s in samples if s.clock >= now - self.hours * 3600]
-                ys = [s.value for s in samples if s.clock >= now - self.hours * 3600]
-                if key != "cpu":
-                    ys = [y / 1e6 for y in ys]
-                series.append((tuple(pts), tuple(ys)))
-            unit = " Mbit/s" if key != "cpu" else ""
-            self.query_one(f"#{key}-chart", Chart).plot(series, f"{title}{unit} (min ago)")
+                shown = [s for s in self._samples(m) if s.clock >= start]
+                series.append((tuple((s.clock - origin) / 60 for s in shown),
+                               tuple(s.value * scale for s in shown)))
+            self.query_one(f"#{key}-chart", Chart).plot(series, f"{title} (min before {at})")
         if self.hours > 1 and not self._chart_source():
             source_note = " — only the last hour is held locally (no Zabbix history source)"
         latest = self._latest_line(now)
@@ -481,12 +516,23 @@ class HostScreen(Screen[None]):
 
 def update_in_place(static: Static, content: Text | str) -> None:
     """Static.update with a layout pass only when the wrapped height changes: one costs
-    tens of ms on a big screen, and most updates keep the height."""
+    tens of ms on a big screen, and most updates keep the height. The same content again
+    is no update at all (an update re-renders the widget)."""
+    if unchanged(static, content):
+        return
     static.update(content, layout=False)
     width = static.size.width
     if not width or static.get_content_height(static.size, static.app.size,
                                               width) != static.size.height:
         static.refresh(layout=True)
+
+
+def unchanged(static: Static, content: Text | str) -> bool:
+    """Whether `static` shows this very content (rich's Text equality leaves out the base
+    style, so that is compared too)."""
+    old = static.content
+    return (type(old) is type(content) and old == content
+            and getattr(old, "style", None) == getattr(content, "style", None))
 
 
 def fleet_has(fleet: object, contact_id: str) -> bool:

@@ -3,15 +3,23 @@
 plotext 6 is a rewrite (explicit figure API) that textual-plotext 1.0.1 does not support,
 so this small widget builds plotext's text output and shows it as Rich Text. Points are
 drawn as markers, never joined by lines: a lost sample or a gap stays visibly empty.
-plotext keeps one global figure, so charts are built on the UI thread only (≈10 ms each).
-plotext's ANSI output is turned into rich Segments by `ansi_lines` (one regex pass, a style
-per escape run, cached): `Text.from_ansi` took ~10 ms a chart and its rendering ~4 ms more,
-five charts on every `enter` of the host view.
+plotext keeps one global figure, so charts are built on the UI thread only (3-10 ms each,
+~30 µs a point). plotext's ANSI output is turned into rich Segments by `ansi_lines` (one
+regex pass, a style per escape run, cached): `Text.from_ansi` took ~10 ms a chart and its
+rendering ~4 ms more, five charts on every `enter` of the host view.
+
+Built charts are kept in a small LRU keyed on their exact inputs (series, title, size,
+dark), so a chart whose data did not change costs a dictionary look-up, and a `Chart` shown
+the same object again does not even repaint. Charts over Zabbix's minute samples put their
+x origin on the next whole minute (`minute_origin`) rather than on the board's clock, so
+they are the same chart, and a cache hit, for the whole minute.
 """
 
 from __future__ import annotations
 
+import math
 import re
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -58,14 +66,45 @@ def ansi_lines(ansi: str) -> AnsiLines:
                            for line in ansi.rstrip("\n").split("\n")))
 
 
+ChartKey = tuple[tuple[Series, ...], str, int, int, bool]
+CACHE_SIZE = 32  # five charts a host view; a few hosts and ranges back
+_cache: OrderedDict[ChartKey, AnsiLines | Text] = OrderedDict()
+
+
+def clear_chart_cache() -> None:
+    _cache.clear()
+
+
+def minute_origin(now: float) -> float:
+    """The x origin of a chart over minute samples: the next whole minute (`now` itself on
+    one). Every sample is then at x ≤ 0, and the chart stays the same, and cached, until the
+    minute turns; its "min ago" is at most a minute early, under a column at 1 h."""
+    return math.ceil(now / 60.0) * 60.0
+
+
 def render_chart(series: Sequence[Series], title: str, width: int, height: int,
                  dark: bool = True) -> AnsiLines | Text:
-    """The chart; no data says so instead of drawing empty axes."""
+    """The chart; no data says so instead of drawing empty axes. The same inputs give the
+    same (cached) object: callers may compare by identity to skip a repaint."""
+    key: ChartKey = (tuple((tuple(xs), tuple(ys)) for xs, ys in series), title,
+                     max(20, width), max(5, height), dark)
+    chart = _cache.get(key)
+    if chart is not None:
+        _cache.move_to_end(key)
+        return chart
+    chart = _cache[key] = _build(*key)
+    if len(_cache) > CACHE_SIZE:
+        _cache.popitem(last=False)
+    return chart
+
+
+def _build(series: tuple[Series, ...], title: str, width: int, height: int,
+           dark: bool) -> AnsiLines | Text:
     if not any(xs for xs, _ in series):
         return Text(f"{title}: no data", style="dim")
     fig = plt.figure
     fig.clear()
-    fig.plot_size(max(20, width), max(5, height))
+    fig.plot_size(width, height)
     fig.theme("dark" if dark else "default")
     for xs, ys in series:
         if xs:
@@ -85,6 +124,7 @@ class Chart(Static):
         super().__init__(**kw)  # type: ignore[arg-type]
         self.chart_title = title
         self._series: tuple[Series, ...] = ()
+        self._shown: AnsiLines | Text | None = None
 
     def plot(self, series: Sequence[Series], title: str | None = None) -> None:
         if title is not None:
@@ -100,6 +140,9 @@ class Chart(Static):
         width, height = self.size.width or 40, self.size.height or 12
         dark = getattr(self.app, "current_theme", None)
         is_dark = bool(getattr(dark, "dark", True))
+        chart = render_chart(self._series, self.chart_title, width, height, is_dark)
+        if chart is self._shown:
+            return  # the same inputs: already on screen, no repaint
+        self._shown = chart
         # The chart is drawn to its own size: its content never asks for a layout pass.
-        self.update(render_chart(self._series, self.chart_title, width, height, is_dark),
-                    layout=False)
+        self.update(chart, layout=False)

@@ -1,0 +1,123 @@
+"""The host view's charts: Zabbix charts on the next whole minute (the same chart, not
+repainted, within the minute; a new one after it or when data arrives), and a refresh
+that changes nothing repaints nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lvs_tui.screens.host import HostScreen
+from lvs_tui.state import Metric
+from lvs_tui.widgets.chart import Chart, clear_chart_cache
+from tests.test_ui_rig import T0, VICTIM, rig
+
+# T0 + 90 is 22:14:50 (Asia/Shanghai): the Zabbix charts' origin is 22:15:00 until T0 + 100
+
+
+@pytest.fixture(autouse=True)
+def _env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.delenv("TMUX", raising=False)
+    clear_chart_cache()
+
+
+def charts(screen: HostScreen) -> dict[str, Chart]:
+    return {key: screen.query_one(f"#{key}-chart", Chart) for key in ("cpu", "bond0", "bond1")}
+
+
+async def test_zabbix_charts_stay_the_same_within_the_minute_and_move_after_it(
+        tmp_path: Path) -> None:
+    r = rig(tmp_path)
+    async with r.app.run_test(size=(160, 50)) as pilot:
+        await r.app.next_board()
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        screen = r.app.screen
+        assert isinstance(screen, HostScreen) and screen.host == VICTIM
+        before = {k: c.content for k, c in charts(screen).items()}
+        cpu = charts(screen)["cpu"]
+        assert cpu.chart_title == "CPU % (min before 22:15)"
+        xs = cpu._series[0][0]
+        newest = r.store.metrics(VICTIM, Metric.CPU)[-1].clock
+        assert xs and max(xs) == (newest - (T0 + 100)) / 60 and all(x <= 0 for x in xs)
+
+        r.advance(100)  # 22:15:00, on the minute: the same origin, no new sample (dead host)
+        board = await r.app.next_board()
+        await pilot.pause()
+        assert board.now == T0 + 100 and screen.row is not None
+        assert {k: c.content for k, c in charts(screen).items()} == before
+        assert all(c.content is before[k] for k, c in charts(screen).items())  # no repaint
+
+        r.advance(101)  # the minute turned: every point a minute further back
+        await r.app.next_board()
+        await pilot.pause()
+        assert cpu.chart_title == "CPU % (min before 22:16)"
+        assert all(c.content is not before[k] for k, c in charts(screen).items())
+        assert cpu._series[0][0] == pytest.approx(tuple(x - 1 for x in xs))
+
+
+async def test_a_new_zabbix_sample_within_the_minute_gives_a_new_chart(tmp_path: Path) -> None:
+    r = rig(tmp_path)
+    async with r.app.run_test(size=(160, 50)) as pilot:
+        await r.app.next_board()
+        await pilot.pause()
+        # a live host whose next sample is due at simulated second 95 (the simulator's
+        # phase for host i is 7 i mod 60)
+        hosts = r.sim.config.fleet.hosts
+        host = next(h.name for i, h in enumerate(hosts) if (i * 7) % 60 == 95 % 60)
+        assert host != VICTIM
+        r.app.open_host(host)
+        await pilot.pause()
+        screen = r.app.screen
+        assert isinstance(screen, HostScreen) and screen.host == host
+        cpu = charts(screen)["cpu"]
+        shown, count = cpu.content, len(r.store.metrics(host, Metric.CPU))
+        for k in range(91, 95):  # new boards within the minute, no new sample: no repaint
+            r.advance(k)
+            await r.app.next_board()
+            await pilot.pause()
+            assert cpu.content is shown
+        r.advance(95)  # its sample lands, still within the minute: the chart shows it
+        await r.app.next_board()
+        await pilot.pause()
+        assert len(r.store.metrics(host, Metric.CPU)) == count + 1
+        assert cpu.content is not shown
+        assert max(cpu._series[0][0]) == pytest.approx((T0 + 95 - (T0 + 100)) / 60)
+
+
+def _styles(screen: HostScreen) -> dict[str, tuple[object, ...]]:
+    return {f"{type(w).__name__}#{w.id}": (w.styles.background, w.styles.color,
+                                          w.styles.scrollbar_color)
+            for w in screen.walk_children(with_self=True)}
+
+
+async def test_reopening_restyles_only_when_the_styles_can_have_changed(
+        tmp_path: Path) -> None:
+    """The host view skips Textual's restyle on resume when nothing it depends on moved,
+    and is restyled after a theme change made while it was closed."""
+    r = rig(tmp_path)
+    async with r.app.run_test(size=(120, 40)) as pilot:
+        await r.app.next_board()
+        await pilot.pause()
+        await pilot.press("enter", "escape", "enter")
+        await pilot.pause()
+        screen = r.app.screen
+        assert isinstance(screen, HostScreen)
+        dark = _styles(screen)
+        screen.update_node_styles(animate=False)  # what a full restyle gives: the same
+        assert _styles(screen) == dark
+
+        await pilot.press("escape")
+        await pilot.pause()
+        r.app.apply_theme("light")  # on the main screen, the host view closed
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert r.app.screen is screen
+        light = _styles(screen)
+        assert light["Static#host-head"] != dark["Static#host-head"]
+        screen.update_node_styles(animate=False)
+        assert _styles(screen) == light
