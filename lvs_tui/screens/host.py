@@ -14,11 +14,11 @@ from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Static
 
 from lvs_tui.board import HostRow
 from lvs_tui.screens.desk import TEXT_ORDER, Guidance
+from lvs_tui.screens.duty_screen import DutyScreen
 from lvs_tui.situation import ImpactLevel
 from lvs_tui.state import Metric, MetricSample
 from lvs_tui.widgets.cells import age_text, color, rate_text, situation_text
@@ -44,7 +44,7 @@ class HostMatrix(MatrixTable):
         super().__init__(cursor=True, **kw)
 
 
-class HostScreen(Screen[None]):
+class HostScreen(DutyScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "back", id="back"),
         Binding("c", "copy_notice", "copy text", id="copy_notice"),

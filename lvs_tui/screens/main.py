@@ -7,13 +7,11 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.reactive import Reactive
-from textual.screen import Screen
-from textual.widget import Widget
 from textual.widgets import Input
 
 from lvs_tui.board import HostRow
 from lvs_tui.screens.desk import Guidance
+from lvs_tui.screens.duty_screen import DutyScreen
 from lvs_tui.widgets.fleet_table import FleetLine, FleetTable
 from lvs_tui.widgets.header_bar import HeaderBar, header_text
 from lvs_tui.widgets.key_footer import KeyFooter
@@ -25,7 +23,7 @@ SIDE_KEYS = (("enter", "host view"), ("c", "copy text"), ("v", "show text"), ("g
              ("/", "filter"), ("f", "problems"), ("p", "pause"), ("?", "help"))
 
 
-class MainScreen(Screen[None]):
+class MainScreen(DutyScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "filter", "filter", id="filter"),
         Binding("g", "goto_ip", "go to IP", id="goto_ip"),
@@ -35,10 +33,6 @@ class MainScreen(Screen[None]):
         Binding("v", "show_text", "show text", id="show_text", show=False),
         Binding("escape", "back", "clear", id="back", show=False),
     ]
-
-    # Textual repaints the whole screen when focus moves (a full composite, ~30 ms at
-    # 160×50); the widgets whose look depends on focus repaint themselves anyway.
-    focused: Reactive[Widget | None] = Reactive(None, repaint=False)
 
     def __init__(self) -> None:
         super().__init__()
