@@ -4,6 +4,7 @@ that changes nothing repaints nothing."""
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -118,6 +119,44 @@ async def test_reopening_restyles_only_when_the_styles_can_have_changed(
         await pilot.pause()
         assert r.app.screen is screen
         light = _styles(screen)
-        assert light["Static#host-head"] != dark["Static#host-head"]
+        assert light["Section#host-head"] != dark["Section#host-head"]
         screen.update_node_styles(animate=False)
         assert _styles(screen) == light
+
+
+def _stacked(screen: HostScreen) -> None:
+    """The body's sections sit one under the other (margins apart), none overlapping or
+    left where an earlier host's taller text put it, and the body scrolls over all."""
+    from lvs_tui.screens.host import HostBody
+
+    body = screen.query_one(HostBody)
+    kids = [w for w in body.children if w.display]
+    for above, below in pairwise(kids):
+        gap = below.styles.margin.top
+        assert below.region.y == above.region.bottom + gap, (above.id, below.id)
+    last = kids[-1]
+    content = last.region.bottom - kids[0].region.y + last.styles.margin.bottom
+    assert body.virtual_size.height == content
+    assert screen.query_one("#host-head").region.height == screen.query_one(
+        "#host-head").get_content_height(body.size, screen.app.size, body.size.width)
+
+
+async def test_sections_follow_a_new_hosts_text_height_in_one_layout_pass(
+        tmp_path: Path) -> None:
+    """The body and sections set their new sizes without the second layout pass Textual
+    asks for: the first pass must still place everything (tall → short → tall)."""
+    r = rig(tmp_path)
+    async with r.app.run_test(size=(160, 50)) as pilot:
+        await r.app.next_board()
+        await pilot.pause()
+        heights = []
+        for host in (VICTIM, "ha-cernet-02", VICTIM):
+            r.app.open_host(host)
+            await pilot.pause()
+            screen = r.app.screen
+            assert isinstance(screen, HostScreen) and screen.host == host
+            _stacked(screen)
+            heights.append(screen.query_one("#host-head").region.height)
+            await pilot.press("escape")
+            await pilot.pause()
+        assert heights[0] > heights[1] and heights[2] == heights[0]  # the text did change

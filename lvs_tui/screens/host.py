@@ -14,6 +14,7 @@ from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.geometry import Size
 from textual.widgets import Static
 
 from lvs_tui.board import HostRow
@@ -42,6 +43,26 @@ class HostMatrix(MatrixTable):
 
     def __init__(self, **kw: object) -> None:
         super().__init__(cursor=True, **kw)
+
+
+class OnePass:
+    """Mixin for the host view's body and sections, whose heights follow their text.
+    Textual asks for a second layout pass (and two more frames, ~40 ms of latency on
+    `enter`) whenever a layout pass changed a widget's size, though that pass has placed
+    everything already; Textual's own scroll reflow sets sizes this way (Textual 8.2)."""
+
+    def _size_updated(self, size: Size, virtual_size: Size, container_size: Size,
+                      layout: bool = True) -> bool:
+        return super()._size_updated(  # type: ignore[misc]
+            size, virtual_size, container_size, layout=False)
+
+
+class Section(OnePass, Static):
+    pass
+
+
+class HostBody(OnePass, VerticalScroll):
+    pass
 
 
 class HostScreen(DutyScreen):
@@ -100,8 +121,8 @@ class HostScreen(DutyScreen):
 
     def compose(self) -> ComposeResult:
         yield HeaderBar(id="header")
-        with VerticalScroll(id="host-body"):
-            yield Static(id="host-head")
+        with HostBody(id="host-body"):
+            yield Section(id="host-head")
             with Horizontal(id="host-top"):
                 yield HostMatrix(id="host-matrix")
                 with Vertical(id="ping-charts"):
@@ -112,11 +133,11 @@ class HostScreen(DutyScreen):
                 for key, title, _ in CHARTS:
                     yield Chart(title, id=f"{key}-chart", classes="chart")
             yield Static("VIPs", classes="section-title")
-            yield Static(id="vips", classes="section")
+            yield Section(id="vips", classes="section")
             yield Static("runbook", classes="section-title")
-            yield Static(id="runbook", classes="section")
+            yield Section(id="runbook", classes="section")
             yield Static("texts", id="texts-title", classes="section-title")
-            yield Static(id="text-preview")
+            yield Section(id="text-preview")
         yield KeyFooter()
 
     def on_mount(self) -> None:
