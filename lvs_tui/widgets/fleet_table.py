@@ -20,12 +20,10 @@ from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.binding import Binding, BindingType
-from textual.cache import LRUCache
 from textual.geometry import Size
 from textual.message import Message
-from textual.strip import Strip
 
-from lvs_tui.widgets.cells import Cell, row_strip
+from lvs_tui.widgets.cells import Cell
 from lvs_tui.widgets.line_table import HEADER, LineTable
 
 # (key, label, width): fixed widths keep the table steady (no re-measuring every update).
@@ -35,7 +33,8 @@ COLUMNS: tuple[tuple[str, str, int], ...] = (
     ("loss", "loss", 6), ("cpu", "CPU", 8), ("b0i", "bond0 in", 8), ("b0o", "bond0 out", 9),
     ("b1i", "bond1 in", 8), ("b1o", "bond1 out", 9), ("svc", "services", 10),
 )
-GUTTER = 1  # blank cells before each column
+GUTTER = LineTable.GUTTER
+IDC_STYLE = Style(bold=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,9 +83,9 @@ class FleetTable(LineTable, can_focus=True):
             super().__init__()
 
     def __init__(self, host_width: int = 14, idc_width: int = 8, **kw: object) -> None:
-        super().__init__(**kw)  # type: ignore[arg-type]
         wanted = {"host": host_width, "idc": idc_width}
-        self._widths = tuple(wanted.get(key, width) for key, _, width in COLUMNS)
+        super().__init__(tuple(label for _, label, _ in COLUMNS),
+                         tuple(wanted.get(key, width) for key, _, width in COLUMNS), **kw)
         self._lines: list[FleetLine] = []
         self._row_of: dict[str, int] = {}
         self._group_head: list[bool] = []  # the row shows its IDC (first of its group)
@@ -95,14 +94,9 @@ class FleetTable(LineTable, can_focus=True):
         # Until the operator moves the cursor it rides the top row (the worst host); once
         # they do, it is pinned to the host they chose.
         self.follow_top = True
-        self._strips: LRUCache[str, tuple[FleetLine, bool, Strip]] = LRUCache(1024)
         self._posted: str | None = None  # the host last announced by HostHighlighted
 
     # -- data ---------------------------------------------------------------------------
-    @property
-    def row_count(self) -> int:
-        return len(self._lines)
-
     @property
     def table_width(self) -> int:
         return sum(w + GUTTER for w in self._widths)
@@ -113,6 +107,9 @@ class FleetTable(LineTable, can_focus=True):
         self._lines = list(lines)
         self._row_of = {ln.host: i for i, ln in enumerate(self._lines)}
         self._group_head = _group_heads(self._lines)
+        # What is drawn: the IDC name on the first row of its group, then the line's cells.
+        self._rows = [(ln.host, ((Segment(ln.idc, IDC_STYLE),) if head else (), *ln.cells))
+                      for ln, head in zip(self._lines, self._group_head, strict=True)]
         self._set_virtual_size(Size(self.table_width, len(self._lines) + HEADER))
         self._pin_cursor()  # repaints the cursor's old and new line if it moved
         top = int(self.scroll_y)
@@ -239,32 +236,8 @@ class FleetTable(LineTable, can_focus=True):
         self._scroll_to_cursor()
 
     # -- drawing ------------------------------------------------------------------------
-    def _header_strip(self) -> Strip:
-        return self._join([(Segment(label),) for _, label, _ in COLUMNS])
-
     def _row_part(self, row: int) -> str | None:
         return "cursor" if row == self.cursor_row else None
-
-    def _forget_rows(self) -> None:
-        self._strips.clear()
-
-    def _row_strip(self, row: int) -> Strip:
-        """The row drawn whole (all columns), reused until its line changes."""
-        line = self._lines[row]
-        head = self._group_head[row]
-        cached = self._strips.get(line.host)
-        if cached is not None and cached[1] == head and (
-                cached[0] is line or cached[0].cells == line.cells):
-            return cached[2]
-        idc: Cell = ()
-        if head:
-            idc = (Segment(line.idc, Style(bold=True)),)
-        strip = self._join([idc, *line.cells])
-        self._strips[line.host] = (line, head, strip)
-        return strip
-
-    def _join(self, cells: Sequence[Cell]) -> Strip:
-        return row_strip(cells, self._widths, GUTTER)
 
 
 def _differs(old: FleetLine, new: FleetLine) -> bool:

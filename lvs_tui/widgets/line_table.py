@@ -9,21 +9,32 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.segment import Segment
 from rich.style import Style
+from textual.cache import LRUCache
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+
+from lvs_tui.widgets.cells import Cell, row_strip
 
 HEADER = 1  # screen lines above the rows (the column titles), never scrolled vertically
 
 
 class LineTable(ScrollView):
-    """Subclasses draw `_header_strip()` and `_row_strip(row)`, name a row's style in
-    `_row_part(row)` and drop their row strips in `_forget_rows()`."""
+    """A table of `rows`, each a key and its cells, drawn under a header of `titles` in
+    columns of `widths`. A row's strip is kept per key until its cells change; subclasses
+    name a row's style in `_row_part(row)` (cursor, even, …)."""
 
     PART: ClassVar[str] = "line-table"  # component classes: "<PART>--header", …
+    GUTTER: ClassVar[int] = 1  # blank cells before each column
 
-    def __init__(self, **kw: object) -> None:
+    def __init__(self, titles: tuple[str, ...] = (), widths: tuple[int, ...] = (),
+                 **kw: object) -> None:
         super().__init__(**kw)  # type: ignore[arg-type]
+        self._titles = titles
+        self._widths = widths
+        self._rows: list[tuple[str, tuple[Cell, ...]]] = []
+        self._strips: LRUCache[str, tuple[tuple[Cell, ...], Strip]] = LRUCache(1024)
         self._header: Strip | None = None
         # The widget's base style and each part's, until the styles change: `rich_style`
         # walks every ancestor (~0.2 ms), once per line made a full repaint 10 ms.
@@ -31,24 +42,26 @@ class LineTable(ScrollView):
 
     @property
     def row_count(self) -> int:
-        raise NotImplementedError
+        return len(self._rows)
 
     def _header_strip(self) -> Strip:
-        raise NotImplementedError
+        return row_strip([(Segment(t),) for t in self._titles], self._widths, self.GUTTER)
 
     def _row_strip(self, row: int) -> Strip:
-        raise NotImplementedError
+        """The row drawn whole (all columns), reused until its cells change."""
+        key, cells = self._rows[row]
+        cached = self._strips.get(key)
+        if cached is None or cached[0] != cells:
+            cached = self._strips[key] = (cells, row_strip(cells, self._widths, self.GUTTER))
+        return cached[1]
 
     def _row_part(self, row: int) -> str | None:
         """The component class ("cursor", "even", …) styling the row, if any."""
         return None
 
-    def _forget_rows(self) -> None:
-        raise NotImplementedError
-
     def notify_style_update(self) -> None:
         super().notify_style_update()  # the theme changed: every strip has old colours
-        self._forget_rows()
+        self._strips.clear()
         self._header = None
         self._styles.clear()
 

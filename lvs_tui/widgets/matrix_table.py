@@ -10,23 +10,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import ClassVar
 
-from rich.segment import Segment
 from textual import events
 from textual.binding import Binding, BindingType
 from textual.geometry import Size
 from textual.message import Message
-from textual.strip import Strip
 
 from lvs_tui.board import HostRow
 from lvs_tui.config import Config
 from lvs_tui.signals import VantageHealth
-from lvs_tui.widgets.cells import Cell, Palette, row_strip, text_cell
+from lvs_tui.widgets.cells import Palette, text_cell
 from lvs_tui.widgets.line_table import HEADER, LineTable
 from lvs_tui.widgets.vantage_matrix import matrix_rows
 
 ADDRESS_WIDTH = 26
 VANTAGE_WIDTH = 12
-GUTTER = 1
 
 
 class MatrixTable(LineTable, can_focus=True):
@@ -55,17 +52,10 @@ class MatrixTable(LineTable, can_focus=True):
             super().__init__()
 
     def __init__(self, cursor: bool = False, **kw: object) -> None:
-        super().__init__(**kw)  # type: ignore[arg-type]
+        super().__init__(("address",), (ADDRESS_WIDTH,), **kw)
         self.cursor = cursor
         self.cursor_row = 0
-        self._titles: tuple[str, ...] = ("address",)
-        self._rows: list[tuple[str, tuple[Cell, ...]]] = []
-        self._strips: dict[str, tuple[tuple[Cell, ...], Strip]] = {}
         self._posted: str | None = None
-
-    @property
-    def _widths(self) -> tuple[int, ...]:
-        return (ADDRESS_WIDTH, *(VANTAGE_WIDTH for _ in self._titles[1:]))
 
     def row_keys(self) -> tuple[str, ...]:
         """The rows shown, top to bottom ("host|address")."""
@@ -78,6 +68,7 @@ class MatrixTable(LineTable, can_focus=True):
         titles = ("address", *(v.name + (" ?" if v.id in sick else "") for v in cfg.vantages))
         if titles != self._titles:
             self._titles, self._header = titles, None
+            self._widths = (ADDRESS_WIDTH, *(VANTAGE_WIDTH for _ in titles[1:]))
             self._strips.clear()
             self.refresh()
         many = len(hosts) > 1
@@ -89,7 +80,7 @@ class MatrixTable(LineTable, can_focus=True):
             self.border_title = title
         old = self._rows
         self._rows = rows
-        self.virtual_size = Size(sum(self._widths) + GUTTER * len(self._widths),
+        self.virtual_size = Size(sum(self._widths) + self.GUTTER * len(self._widths),
                                  len(rows) + HEADER)
         for i, (key, cells) in enumerate(rows):
             if i >= len(old) or old[i][0] != key or old[i][1] != cells:
@@ -97,9 +88,7 @@ class MatrixTable(LineTable, can_focus=True):
         if len(rows) < len(old):
             self.refresh_lines(len(rows) + HEADER, len(old) - len(rows))
         if [k for k, _ in old] != [k for k, _ in rows]:
-            shown = set(self.row_keys())
-            self._strips = {k: v for k, v in self._strips.items() if k in shown}
-            self._move(0)
+            self._move(0)  # (the strips of rows gone stay in the bounded cache)
         else:
             self._announce()
 
@@ -136,24 +125,7 @@ class MatrixTable(LineTable, can_focus=True):
             self.post_message(self.AddressHighlighted(key))
 
     # -- drawing ------------------------------------------------------------------------
-    @property
-    def row_count(self) -> int:
-        return len(self._rows)
-
-    def _header_strip(self) -> Strip:
-        return row_strip([(Segment(t),) for t in self._titles], self._widths)
-
-    def _row_strip(self, row: int) -> Strip:
-        key, cells = self._rows[row]
-        cached = self._strips.get(key)
-        if cached is None or cached[0] != cells:
-            cached = self._strips[key] = (cells, row_strip(cells, self._widths))
-        return cached[1]
-
     def _row_part(self, row: int) -> str | None:
         if self.cursor and row == self.cursor_row:
             return "cursor"
         return "even" if row % 2 == 0 else None
-
-    def _forget_rows(self) -> None:
-        self._strips.clear()
