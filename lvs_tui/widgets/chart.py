@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import math
 import re
-from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -29,6 +28,7 @@ from rich.console import Console, ConsoleOptions
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
+from textual.cache import LRUCache
 from textual.widgets import Static
 
 Series = tuple[tuple[float, ...], tuple[float, ...]]
@@ -68,7 +68,7 @@ def ansi_lines(ansi: str) -> AnsiLines:
 
 ChartKey = tuple[tuple[Series, ...], str, int, int, bool]
 CACHE_SIZE = 32  # five charts a host view; a few hosts and ranges back
-_cache: OrderedDict[ChartKey, AnsiLines | Text] = OrderedDict()
+_cache: LRUCache[ChartKey, AnsiLines | Text] = LRUCache(CACHE_SIZE)
 
 
 def clear_chart_cache() -> None:
@@ -89,12 +89,8 @@ def render_chart(series: Sequence[Series], title: str, width: int, height: int,
     key: ChartKey = (tuple((tuple(xs), tuple(ys)) for xs, ys in series), title,
                      max(20, width), max(5, height), dark)
     chart = _cache.get(key)
-    if chart is not None:
-        _cache.move_to_end(key)
-        return chart
-    chart = _cache[key] = _build(*key)
-    if len(_cache) > CACHE_SIZE:
-        _cache.popitem(last=False)
+    if chart is None:
+        chart = _cache[key] = _build(*key)
     return chart
 
 
