@@ -9,6 +9,7 @@ size. The UI itself never does I/O besides the clipboard and the incident log.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -30,6 +31,7 @@ from lvs_tui.probes import Source
 from lvs_tui.screens.desk import DutyDesk
 from lvs_tui.state import SourceState, SourceStatus, StateStore
 from lvs_tui.widgets.fleet_table import FleetLine
+from lvs_tui.widgets.host_charts import ChartPlan, prepare_charts
 from lvs_tui.widgets.lines import LineCache, fleet_lines
 from lvs_tui.widgets.theming import (
     DEFAULTS,
@@ -156,6 +158,10 @@ class LvsApp(App[int]):
         self._last_bell = -BELL_EVERY
         self._source_workers: dict[Worker, Source] = {}
         self._boards = asyncio.Event()
+        self._charts_due: float | None = None  # monotonic time to build the cursor's charts
+        self._charts_wanted: tuple[ChartPlan, float] | None = None  # (plan, board time)
+        self._charts_ready: tuple[ChartPlan, float] | None = None
+        self._charts_queued = False
         # One long-lived evaluation thread: a pool of short-lived ones gives each its own
         # malloc arena and the resident size creeps up over days.
         self._eval_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lvs-eval")
@@ -242,6 +248,10 @@ class LvsApp(App[int]):
         return pause
 
     def _tick(self) -> None:
+        due = self._charts_due
+        if due is not None and time.monotonic() >= due and not self._typing():
+            self._charts_due = None
+            self.prepare_host_charts()
         if self._evaluating or time.monotonic() < self._next_eval or self._typing():
             return
         now = self.clock()
@@ -249,16 +259,31 @@ class LvsApp(App[int]):
         if version == self._version and now - self._evaluated_at < IDLE_EVERY:
             return
         self._evaluating = True
-        self.run_worker(self._evaluate(version, now), group="eval", exit_on_error=False)
+        self.run_worker(self._evaluate(version, now, self._chart_plan()), group="eval",
+                        exit_on_error=False)
 
-    async def _evaluate(self, version: int, now: float) -> None:
+    def _chart_plan(self) -> ChartPlan | None:
+        """The host view's charts the next board will want: those of the view on screen,
+        or of the host under the fleet cursor, which `enter` would open."""
+        from lvs_tui.screens.host import INSTALLED, HostScreen
+
+        if not self.is_screen_installed(INSTALLED):
+            return None  # never opened: no sizes to build at yet
+        view = self.get_screen(INSTALLED, HostScreen)
+        if self.screen is view:
+            return view.chart_plan()
+        main = self.main_screen()
+        host = main.table.host_under_cursor() if main is self.screen else None
+        return view.chart_plan(host) if host else None
+
+    async def _evaluate(self, version: int, now: float, plan: ChartPlan | None) -> None:
         palette = dict(self.theme_variables)
         started = time.perf_counter()
         cpu = None
         try:
             loop = asyncio.get_running_loop()
             board, lines, cpu = await loop.run_in_executor(self._eval_pool, self._build, now,
-                                                           palette)
+                                                           palette, plan)
         except Exception as exc:  # never take the console down: say so in the header
             self.eval_error = f"evaluation failed: {type(exc).__name__}: {exc}"[:160]
             return
@@ -278,9 +303,10 @@ class LvsApp(App[int]):
             await asyncio.sleep(0.05)
         self.apply_view(View(board, lines, cost))
 
-    def _build(self, now: float, palette: dict[str, str]
+    def _build(self, now: float, palette: dict[str, str], plan: ChartPlan | None = None
                ) -> tuple[Board, tuple[FleetLine, ...], float]:
-        """The board and its fleet lines, and the CPU time this thread spent on them."""
+        """The board and its fleet lines, and the CPU time this thread spent on them (and on
+        the plan's charts, built into the cache for the host view)."""
         started = time.thread_time()
         pause = self._eval_memo.pause = self._quiet_keys()
         board = evaluate(self.cfg, self.store, now, self._eval_memo)
@@ -288,7 +314,39 @@ class LvsApp(App[int]):
         self.desk.observe(board)
         pause()
         lines = fleet_lines(self.cfg, board, self.store, palette, self._line_cache, pause)
+        if plan is not None:
+            pause()
+            self._build_charts(plan, now)
         return board, lines, time.thread_time() - started
+
+    # -- the host view's charts, built ahead on the evaluation thread ------------------------
+    def want_host_charts(self, delay: float = INPUT_QUIET) -> None:
+        """Build the charts `enter` would show once the keys have rested a moment (the
+        cursor moved: building them under the operator's keys would slow the keys)."""
+        self._charts_due = time.monotonic() + delay
+
+    def prepare_host_charts(self) -> None:
+        """Build the charts of the host view on screen, or of the host under the fleet
+        cursor, for the board on screen, unless the evaluation already did."""
+        view, plan = self.view, self._chart_plan()
+        if view is None or plan is None or (plan, view.board.now) == self._charts_ready:
+            return
+        self._charts_wanted = (plan, view.board.now)
+        if not self._charts_queued:
+            self._charts_queued = True
+            self._eval_pool.submit(self._prepare_wanted)
+
+    def _prepare_wanted(self) -> None:
+        """Evaluation thread: the newest wish only (the cursor may have moved on)."""
+        self._charts_queued = False
+        if self._charts_wanted is not None:
+            self._build_charts(*self._charts_wanted)
+
+    def _build_charts(self, plan: ChartPlan, now: float) -> None:
+        # A warm-up only: should it fail, the view builds its own charts (and fails there).
+        with contextlib.suppress(Exception):
+            prepare_charts(plan, self.cfg, self.store, now)
+        self._charts_ready = (plan, now)
 
     def apply_view(self, view: View) -> None:
         self.view = view
@@ -297,6 +355,7 @@ class LvsApp(App[int]):
             refresh = getattr(screen, "refresh_view", None)
             if refresh is not None and screen is self.screen:
                 refresh()
+        self.prepare_host_charts()  # when the cursor's host is not the one built with it
         self._boards.set()
 
     async def next_board(self, timeout: float = 10.0) -> Board:

@@ -160,3 +160,77 @@ async def test_sections_follow_a_new_hosts_text_height_in_one_layout_pass(
             await pilot.press("escape")
             await pilot.pause()
         assert heights[0] > heights[1] and heights[2] == heights[0]  # the text did change
+
+
+async def test_enter_shows_the_charts_the_evaluation_built_ahead(tmp_path: Path) -> None:
+    """After a board, the evaluation thread has built the charts of the host under the
+    cursor at the view's sizes: opening it builds none on the UI thread."""
+    from lvs_tui.widgets import chart
+
+    r = rig(tmp_path)
+    async with r.app.run_test(size=(160, 50)) as pilot:
+        await r.app.next_board()
+        await pilot.pause()
+        await pilot.press("enter", "escape")  # laid out once: the chart sizes are known
+        await pilot.press("j")
+        await pilot.pause()
+        main = r.app.main_screen()
+        host = main.table.host_under_cursor()
+        assert host is not None and host != VICTIM
+        r.advance(95)
+        board = await r.app.next_board()
+        await pilot.pause()
+        ready = r.app._charts_ready
+        assert ready is not None and ready[0].host == host and ready[1] == board.now
+        misses = chart._cache.misses
+        await pilot.press("enter")
+        await pilot.pause()
+        screen = r.app.screen
+        assert isinstance(screen, HostScreen) and screen.host == host
+        assert chart._cache.misses == misses  # five look-ups, no plotext on the UI thread
+        rtt = screen.query_one("#rtt-chart", Chart)
+        assert rtt.chart_title.startswith(ready[0].address) and rtt._shown is not None
+        top = screen.query_one("#host-matrix").row_keys()[0]  # the cursor's first address
+        assert top == f"{host}|{ready[0].address}" == f"{host}|{screen.address}"
+
+
+async def test_enter_is_one_full_paint_even_when_the_texts_change_height(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The view is laid out while hidden (HostScreen.settle): showing a host whose texts
+    are taller or shorter than the last one's is one frame, with every section in place."""
+    from textual.screen import Screen
+
+    frames: list[str] = []
+    composite = Screen._compositor_refresh
+
+    def counted(self: Screen) -> None:
+        if self is self.app.screen:
+            frames.append(type(self).__name__)
+        composite(self)
+
+    monkeypatch.setattr(Screen, "_compositor_refresh", counted)
+    r = rig(tmp_path)
+    async with r.app.run_test(size=(160, 50)) as pilot:
+        await r.app.next_board()
+        await pilot.pause()
+        r.app.eval_every = float("inf")  # after the next board, none lands in between
+        await r.app.next_board()
+        hosts = (VICTIM, "ha-cernet-02")
+        for host in hosts:  # opened once: their config-snapshot notes are known
+            r.app.open_host(host)
+            await pilot.pause()
+            await pilot.press("escape")
+            await pilot.pause()
+        heights = []
+        for host in (*hosts, VICTIM):
+            frames.clear()
+            r.app.open_host(host)
+            await pilot.pause()
+            screen = r.app.screen
+            assert isinstance(screen, HostScreen) and screen.host == host
+            assert frames == ["HostScreen"], host
+            _stacked(screen)
+            heights.append(screen.query_one("#host-head").region.height)
+            await pilot.press("escape")
+            await pilot.pause()
+        assert heights[0] > heights[1] and heights[2] == heights[0]

@@ -6,7 +6,6 @@ from __future__ import annotations
 import shlex
 import subprocess
 from collections.abc import Sequence
-from datetime import datetime
 from typing import ClassVar
 
 from rich.text import Text
@@ -15,6 +14,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.geometry import Size
+from textual.widget import Widget
 from textual.widgets import Static
 
 from lvs_tui.board import HostRow
@@ -23,19 +23,26 @@ from lvs_tui.screens.duty_screen import DutyScreen
 from lvs_tui.situation import ImpactLevel
 from lvs_tui.state import Metric, MetricSample
 from lvs_tui.widgets.cells import age_text, color, rate_text, situation_text
-from lvs_tui.widgets.chart import Chart, Series, minute_origin
+from lvs_tui.widgets.chart import Chart
 from lvs_tui.widgets.header_bar import HeaderBar, header_text
+from lvs_tui.widgets.host_charts import (
+    CHART_IDS,
+    PING_CHARTS,
+    ZABBIX,
+    ChartInputs,
+    ChartPlan,
+    first_address,
+    ping_charts,
+    zabbix_charts,
+)
 from lvs_tui.widgets.key_footer import KeyFooter
-from lvs_tui.widgets.lines import local_vantage
 from lvs_tui.widgets.matrix_table import MatrixTable
 from lvs_tui.widgets.side_pane import guidance_lines, impact_lines
 
 RANGES = (1, 6, 24)  # hours
 READING = "config snapshot: …"  # holds the note's line while the directory is read
+SETTLE_PASSES = 3  # layout passes before the view shows; the rest are left to Textual
 INSTALLED = "host-view"  # the one host view, kept mounted and switched between hosts
-CHARTS = (("cpu", "CPU %", (Metric.CPU,)),
-          ("bond0", "bond0 in/out Mbit/s", (Metric.BOND0_IN, Metric.BOND0_OUT)),
-          ("bond1", "bond1 in/out Mbit/s", (Metric.BOND1_IN, Metric.BOND1_OUT)))
 
 
 class HostMatrix(MatrixTable):
@@ -106,7 +113,39 @@ class HostScreen(DutyScreen):
         screen.switch_to(host)
         if screen.is_mounted:
             screen.refresh_view()  # drawn before it shows: one paint, not two
+            screen.settle()
         app.push_screen(screen)
+
+    def settle(self) -> None:
+        """Lay the hidden view out now, so that showing it is one full paint. Otherwise the
+        first frame does the layout the new texts' heights ask for, and the body's scrollbars,
+        which that layout resized, repaint in a frame of their own ~25 ms later.
+
+        This does what Textual 8.2 does when a widget that asked for a layout goes idle
+        (`Widget._check_refresh`: clear the arrangement caches up to the first ancestor of
+        fixed size; then the screen's layout pass) and drops the requests that would redo
+        it: pushing the screen repaints every widget anyway. Tested in test_ui_host."""
+        for _ in range(SETTLE_PASSES):  # a pass can ask for another: a table's scrollbars
+            asked = [w for w in self._widgets() if w._layout_required]
+            if not asked:
+                break
+            for widget in asked:
+                widget._layout_required = False
+                for ancestor in widget.ancestors:
+                    if not isinstance(ancestor, Widget):
+                        break
+                    ancestor._clear_arrangement_cache()
+                    ancestor._layout_updates += 1
+                    if not ancestor.styles.auto_dimensions:
+                        break
+            self._refresh_layout(self.app.size)
+        for widget in self._widgets():
+            widget._repaint_required = False
+
+    def _widgets(self) -> list[Widget]:
+        """Every widget of the screen, with the scrollbars Textual keeps out of the DOM."""
+        return [w for node in self.walk_children(Widget, with_self=True)
+                for w in (node, *node._get_virtual_dom())]
 
     def switch_to(self, host: str) -> None:
         """Show `host` from scratch: its own address, text, range and snapshot."""
@@ -130,8 +169,8 @@ class HostScreen(DutyScreen):
                     yield Chart("loss %", id="loss-chart", classes="chart")
             yield Static("Zabbix", id="zabbix-title", classes="section-title")
             with Horizontal(id="zabbix-charts"):
-                for key, title, _ in CHARTS:
-                    yield Chart(title, id=f"{key}-chart", classes="chart")
+                for chart_id, title, _, _ in ZABBIX:
+                    yield Chart(title, id=chart_id, classes="chart")
             yield Static("VIPs", classes="section-title")
             yield Section(id="vips", classes="section")
             yield Static("runbook", classes="section-title")
@@ -215,8 +254,7 @@ class HostScreen(DutyScreen):
         matrix = self.query_one(HostMatrix)
         matrix.show(app.cfg, [row], view.board.vantages, palette)  # type: ignore
         if self.address is None:  # the matrix's first row, which its cursor starts on
-            keys = matrix.row_keys()
-            self.address = keys[0].split("|", 1)[-1] if keys else row.host.external
+            self.address = first_address(app.cfg, self.host)  # type: ignore[attr-defined]
         self._ping_charts(now)
         self._zabbix_charts(now)
         update_in_place(self.query_one("#vips", Static), self._vips(row))
@@ -260,47 +298,39 @@ class HostScreen(DutyScreen):
             self._ping_charts(view.board.now)
 
     def _ping_charts(self, now: float) -> None:
-        app = self.app
         if self.address is None:
             return
-        series_rtt: list[Series] = []
-        series_loss: list[Series] = []
-        vantages = [local_vantage(app.cfg)] + [v.id for v in app.cfg.vantages]  # type: ignore
-        for vid in dict.fromkeys(vantages):
-            samples = app.store.pings(vid, self.address)  # type: ignore[attr-defined]
-            good = [s for s in samples if s.error is None and s.sent]
-            rtt = [(s.t - now, s.rtt * 1000) for s in good if s.rtt is not None]
-            loss = [(s.t - now, 100.0 * s.lost / s.sent) for s in good]
-            if rtt:
-                series_rtt.append((tuple(x for x, _ in rtt), tuple(y for _, y in rtt)))
-            if loss:
-                series_loss.append((tuple(x for x, _ in loss), tuple(y for _, y in loss)))
-        self.query_one("#rtt-chart", Chart).plot(series_rtt, f"{self.address} RTT ms (s ago)")
-        self.query_one("#loss-chart", Chart).plot(series_loss, f"{self.address} loss %")
+        app = self.app
+        self._plot(ping_charts(app.cfg, app.store, self.address, now))  # type: ignore
 
     def _zabbix_charts(self, now: float) -> None:
-        """CPU and bonds over the range. x is minutes before the next whole minute, not
-        before the board's clock: the charts (and their window) then stay the same, and
-        cached, for the whole minute; the title names that minute."""
         app = self.app
+        self._plot(zabbix_charts(self._samples, now, self.hours, app.cfg.duty.tz))  # type: ignore
         source_note = ""
-        origin = minute_origin(now)
-        start = origin - self.hours * 3600
-        at = datetime.fromtimestamp(origin, app.cfg.duty.tz).strftime("%H:%M")  # type: ignore
-        for key, title, metrics in CHARTS:
-            series: list[Series] = []
-            scale = 1.0 if key == "cpu" else 1e-6
-            for m in metrics:
-                shown = [s for s in self._samples(m) if s.clock >= start]
-                series.append((tuple((s.clock - origin) / 60 for s in shown),
-                               tuple(s.value * scale for s in shown)))
-            self.query_one(f"#{key}-chart", Chart).plot(series, f"{title} (min before {at})")
         if self.hours > 1 and not self._chart_source():
             source_note = " — only the last hour is held locally (no Zabbix history source)"
         latest = self._latest_line(now)
         update_in_place(self.query_one("#zabbix-title", Static),
                         f"Zabbix · {self.hours} h (r: 1h/6h/24h){source_note}  {latest}")
-        del app
+
+    def _plot(self, inputs: ChartInputs) -> None:
+        for chart_id, (series, title) in inputs.items():
+            self.query_one(f"#{chart_id}", Chart).plot(series, title)
+
+    def chart_plan(self, host: str | None = None) -> ChartPlan | None:
+        """The charts the next board will want for `host` (default: the one shown), at the
+        sizes on screen; None before the first layout. The evaluation thread builds them
+        ahead, so `enter` and the next board find them in the cache."""
+        host = host or self.host
+        same = host == self.host
+        ids = CHART_IDS if not same or self.hours == 1 else PING_CHARTS
+        charts = [self.query_one(f"#{i}", Chart) for i in ids]
+        if not all(c.size for c in charts):
+            return None
+        address = self.address if same and self.address else first_address(
+            self.app.cfg, host)  # type: ignore[attr-defined]
+        return ChartPlan(host, address, tuple((c.id or "", *c.size) for c in charts),
+                         charts[0].dark())
 
     def _latest_line(self, now: float) -> str:
         row = self.row
@@ -523,7 +553,7 @@ class HostScreen(DutyScreen):
         self.refresh_view()
 
     async def _fetch(self, source: object, hours: int) -> None:
-        for _, _, metrics in CHARTS:
+        for _, _, metrics, _ in ZABBIX:
             for m in metrics:
                 try:
                     got = await source.chart(self.host, m, hours)  # type: ignore[attr-defined]

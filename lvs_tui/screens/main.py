@@ -125,6 +125,7 @@ class MainScreen(DutyScreen):
     def on_fleet_table_host_highlighted(self, event: FleetTable.HostHighlighted) -> None:
         if not self.app.paused:  # type: ignore[attr-defined]
             self.refresh_selected()
+        self.app.want_host_charts()  # type: ignore[attr-defined]
 
     def on_fleet_table_host_chosen(self, event: FleetTable.HostChosen) -> None:
         self.app.open_host(event.host)  # type: ignore[attr-defined]

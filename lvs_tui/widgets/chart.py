@@ -3,10 +3,11 @@
 plotext 6 is a rewrite (explicit figure API) that textual-plotext 1.0.1 does not support,
 so this small widget builds plotext's text output and shows it as Rich Text. Points are
 drawn as markers, never joined by lines: a lost sample or a gap stays visibly empty.
-plotext keeps one global figure, so charts are built on the UI thread only (3-10 ms each,
-~30 µs a point). plotext's ANSI output is turned into rich Segments by `ansi_lines` (one
-regex pass, a style per escape run, cached): `Text.from_ansi` took ~10 ms a chart and its
-rendering ~4 ms more, five charts on every `enter` of the host view.
+plotext keeps one global figure and the cache is not thread-safe, so one lock guards both:
+the evaluation thread builds the host view's next charts ahead (`host_charts`), the UI thread
+builds what it did not (3-10 ms each, ~30 µs a point). plotext's ANSI output is turned into
+rich Segments by `ansi_lines` (one regex pass, a style per escape run, cached):
+`Text.from_ansi` took ~10 ms a chart and its rendering ~4 ms more.
 
 Built charts are kept in a small LRU keyed on their exact inputs (series, title, size,
 dark), so a chart whose data did not change costs a dictionary look-up, and a `Chart` shown
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -69,10 +71,12 @@ def ansi_lines(ansi: str) -> AnsiLines:
 ChartKey = tuple[tuple[Series, ...], str, int, int, bool]
 CACHE_SIZE = 32  # five charts a host view; a few hosts and ranges back
 _cache: LRUCache[ChartKey, AnsiLines | Text] = LRUCache(CACHE_SIZE)
+_lock = threading.Lock()  # plotext's one figure and the cache, shared by two threads
 
 
 def clear_chart_cache() -> None:
-    _cache.clear()
+    with _lock:
+        _cache.clear()
 
 
 def minute_origin(now: float) -> float:
@@ -88,10 +92,11 @@ def render_chart(series: Sequence[Series], title: str, width: int, height: int,
     same (cached) object: callers may compare by identity to skip a repaint."""
     key: ChartKey = (tuple((tuple(xs), tuple(ys)) for xs, ys in series), title,
                      max(20, width), max(5, height), dark)
-    chart = _cache.get(key)
-    if chart is None:
-        chart = _cache[key] = _build(*key)
-    return chart
+    with _lock:
+        chart = _cache.get(key)
+        if chart is None:
+            chart = _cache[key] = _build(*key)
+        return chart
 
 
 def _build(series: tuple[Series, ...], title: str, width: int, height: int,
@@ -132,11 +137,13 @@ class Chart(Static):
     def on_resize(self) -> None:
         self._draw()
 
+    def dark(self) -> bool:
+        theme = getattr(self.app, "current_theme", None)
+        return bool(getattr(theme, "dark", True))
+
     def _draw(self) -> None:
         width, height = self.size.width or 40, self.size.height or 12
-        dark = getattr(self.app, "current_theme", None)
-        is_dark = bool(getattr(dark, "dark", True))
-        chart = render_chart(self._series, self.chart_title, width, height, is_dark)
+        chart = render_chart(self._series, self.chart_title, width, height, self.dark())
         if chart is self._shown:
             return  # the same inputs: already on screen, no repaint
         self._shown = chart
