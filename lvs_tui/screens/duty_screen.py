@@ -11,3 +11,22 @@ class DutyScreen(Screen[None]):
     # Textual repaints the whole screen when the focus moves (a full composite, ~30 ms at
     # 160×50); the widgets whose look depends on focus repaint themselves anyway.
     focused: Reactive[Widget | None] = Reactive(None, repaint=False)
+
+    def on_screen_resume(self) -> None:
+        """Textual dispatches a message along the class hierarchy: this runs after the
+        subclass drew the screen for its return, and before Screen's own handler repaints
+        the whole screen. Each widget the subclass changed would otherwise ask for a frame
+        of its own after that full paint (~20–40 ms later), showing nothing new."""
+        self.drop_repaints()
+
+    def drop_repaints(self) -> None:
+        """Forget the widgets' pending repaint requests (Textual 8.2's flag, read when a
+        widget goes idle). Only for a moment the whole screen is about to be painted:
+        their content was already marked for re-rendering when they changed."""
+        for widget in self.all_widgets():
+            widget._repaint_required = False
+
+    def all_widgets(self) -> list[Widget]:
+        """Every widget of the screen, with the scrollbars Textual keeps out of the DOM."""
+        return [w for node in self.walk_children(Widget, with_self=True)
+                for w in (node, *node._get_virtual_dom())]

@@ -126,7 +126,7 @@ class HostScreen(DutyScreen):
         fixed size; then the screen's layout pass) and drops the requests that would redo
         it: pushing the screen repaints every widget anyway. Tested in test_ui_host."""
         for _ in range(SETTLE_PASSES):  # a pass can ask for another: a table's scrollbars
-            asked = [w for w in self._widgets() if w._layout_required]
+            asked = [w for w in self.all_widgets() if w._layout_required]
             if not asked:
                 break
             for widget in asked:
@@ -139,13 +139,7 @@ class HostScreen(DutyScreen):
                     if not ancestor.styles.auto_dimensions:
                         break
             self._refresh_layout(self.app.size)
-        for widget in self._widgets():
-            widget._repaint_required = False
-
-    def _widgets(self) -> list[Widget]:
-        """Every widget of the screen, with the scrollbars Textual keeps out of the DOM."""
-        return [w for node in self.walk_children(Widget, with_self=True)
-                for w in (node, *node._get_virtual_dom())]
+        self.drop_repaints()
 
     def switch_to(self, host: str) -> None:
         """Show `host` from scratch: its own address, text, range and snapshot."""

@@ -147,8 +147,8 @@ class MainScreen(DutyScreen):
         self.query_one("#filter-input", Input).focus()
 
     def on_input_changed(self, event: Input.Changed) -> None:
-        if event.input.id == "filter-input":
-            self.filter_text = event.value
+        if event.input.id == "filter-input" and event.value != self.filter_text:
+            self.filter_text = event.value  # (not when `escape` cleared it and drew already)
             self.refresh_view(force=True)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:

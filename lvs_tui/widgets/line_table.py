@@ -60,10 +60,35 @@ class LineTable(ScrollView):
         return None
 
     def notify_style_update(self) -> None:
-        super().notify_style_update()  # the theme changed: every strip has old colours
-        self._strips.clear()
-        self._header = None
+        """A restyle: a theme change, or only a focus move. The strips are the cells' own
+        colours and stay (a theme change brings new cells); the widget's styles go."""
+        super().notify_style_update()
         self._styles.clear()
+
+    def watch_has_focus(self, has_focus: bool) -> None:
+        """Textual restyles a widget whose focus moves, and a restyle repaints its
+        scrollbars whatever changed, in a frame of their own ~40 ms after the widget's
+        (`/` and `escape`). Their colours do not follow focus: their repaint requests go
+        back to what they were before the restyle (a row count changed with the same key
+        still repaints them)."""
+        bars = list(self._get_virtual_dom())
+        asked = [bar._repaint_required for bar in bars]
+        look = self._scrollbar_look()
+        super().watch_has_focus(has_focus)
+        if self._scrollbar_look() == look:
+            for bar, was in zip(bars, asked, strict=True):
+                bar._repaint_required = was
+
+    def _scrollbar_look(self) -> tuple[object, ...]:
+        """What the scrollbars' colours come from (`ScrollBar.render`): this widget's
+        scrollbar styles, and its background only under a translucent scrollbar (the
+        background moves with focus: `background-tint`)."""
+        s = self.styles
+        backs = (s.scrollbar_background, s.scrollbar_background_hover,
+                 s.scrollbar_background_active)
+        under = self.background_colors if any(c.a < 1 for c in backs) else None
+        return (s.scrollbar_color, s.scrollbar_color_hover, s.scrollbar_color_active,
+                *backs, s.scrollbar_corner_color, under)
 
     def _style(self, part: str | None) -> Style:
         style = self._styles.get(part)
