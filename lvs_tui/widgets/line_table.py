@@ -60,9 +60,12 @@ class LineTable(ScrollView):
         return None
 
     def notify_style_update(self) -> None:
-        """A restyle: a theme change, or only a focus move. The strips are the cells' own
-        colours and stay (a theme change brings new cells); the widget's styles go."""
+        """A restyle: a theme change, or only a focus move. The strips go too: each keeps
+        Textual's caches of its styled and cropped copies, and kept across restyles for
+        every row ever drawn they grew the console by ~0.5 MB a minute (one-hour run)."""
         super().notify_style_update()
+        self._strips.clear()
+        self._header = None
         self._styles.clear()
 
     def watch_has_focus(self, has_focus: bool) -> None:
