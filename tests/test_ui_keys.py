@@ -579,3 +579,24 @@ def test_evaluation_pause_sleeps_while_keys_come_but_at_most_the_hold_per_board(
     fresh = app._quiet_keys()
     fresh()  # nobody typing: no sleep at all
     assert slept == []
+
+
+async def test_line_tables_keep_strips_only_for_the_rows_they_show(tmp_path: Path) -> None:
+    """The main matrix shows another host's addresses at every cursor move: the strips
+    of the rows it no longer shows are dropped, not kept for every host ever selected."""
+    from lvs_tui.widgets.matrix_table import MatrixTable
+
+    r = rig(tmp_path)
+    async with r.app.run_test(size=(120, 40)) as pilot:
+        await r.app.next_board()
+        await pilot.pause()
+        matrix = r.app.screen.query_one("#matrix", MatrixTable)
+        seen: set[str] = set()
+        for _ in range(6):
+            await pilot.press("j")
+            await pilot.pause()
+            seen |= set(matrix.row_keys())
+            assert matrix._strips and set(matrix._strips) <= set(matrix.row_keys())
+        assert len(seen) > len(matrix.row_keys())  # the cursor did visit other hosts
+        fleet = table(r.app)
+        assert set(fleet._strips) <= set(fleet.hosts())

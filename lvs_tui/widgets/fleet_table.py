@@ -108,8 +108,8 @@ class FleetTable(LineTable, can_focus=True):
         self._row_of = {ln.host: i for i, ln in enumerate(self._lines)}
         self._group_head = _group_heads(self._lines)
         # What is drawn: the IDC name on the first row of its group, then the line's cells.
-        self._rows = [(ln.host, ((Segment(ln.idc, IDC_STYLE),) if head else (), *ln.cells))
-                      for ln, head in zip(self._lines, self._group_head, strict=True)]
+        self._set_rows([(ln.host, ((Segment(ln.idc, IDC_STYLE),) if head else (), *ln.cells))
+                        for ln, head in zip(self._lines, self._group_head, strict=True)])
         self._set_virtual_size(Size(self.table_width, len(self._lines) + HEADER))
         self._pin_cursor()  # repaints the cursor's old and new line if it moved
         top = int(self.scroll_y)

@@ -11,7 +11,6 @@ from typing import ClassVar
 
 from rich.segment import Segment
 from rich.style import Style
-from textual.cache import LRUCache
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
@@ -34,7 +33,7 @@ class LineTable(ScrollView):
         self._titles = titles
         self._widths = widths
         self._rows: list[tuple[str, tuple[Cell, ...]]] = []
-        self._strips: LRUCache[str, tuple[tuple[Cell, ...], Strip]] = LRUCache(1024)
+        self._strips: dict[str, tuple[tuple[Cell, ...], Strip]] = {}  # rows shown only
         self._header: Strip | None = None
         # The widget's base style and each part's, until the styles change: `rich_style`
         # walks every ancestor (~0.2 ms), once per line made a full repaint 10 ms.
@@ -43,6 +42,14 @@ class LineTable(ScrollView):
     @property
     def row_count(self) -> int:
         return len(self._rows)
+
+    def _set_rows(self, rows: list[tuple[str, tuple[Cell, ...]]]) -> None:
+        """The rows to draw. Strips of rows no longer shown go: each keeps Textual's caches
+        of its styled and cropped copies, and the main matrix shows another host's rows at
+        every cursor move."""
+        self._rows = rows
+        keys = {key for key, _ in rows}
+        self._strips = {k: v for k, v in self._strips.items() if k in keys}
 
     def _header_strip(self) -> Strip:
         return row_strip([(Segment(t),) for t in self._titles], self._widths, self.GUTTER)

@@ -79,7 +79,7 @@ class MatrixTable(LineTable, can_focus=True):
         if title != self.border_title:  # setting it repaints the whole widget, same or not
             self.border_title = title
         old = self._rows
-        self._rows = rows
+        self._set_rows(rows)
         self.virtual_size = Size(sum(self._widths) + self.GUTTER * len(self._widths),
                                  len(rows) + HEADER)
         for i, (key, cells) in enumerate(rows):
@@ -88,7 +88,7 @@ class MatrixTable(LineTable, can_focus=True):
         if len(rows) < len(old):
             self.refresh_lines(len(rows) + HEADER, len(old) - len(rows))
         if [k for k, _ in old] != [k for k, _ in rows]:
-            self._move(0)  # (the strips of rows gone stay in the bounded cache)
+            self._move(0)
         else:
             self._announce()
 
