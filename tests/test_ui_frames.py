@@ -124,3 +124,22 @@ async def test_enter_and_escape_are_one_frame_each_and_show_the_newest_board(
         shown = main.query_one(HeaderBar).content
         assert str(shown) == str(header_text(app.cfg, board, board.now, app.paused,
                                              app.theme_variables))
+
+
+async def test_problems_only_on_a_calm_fleet_is_one_frame_each_way(tmp_path: Path,
+                                                                   frames: Frames) -> None:
+    """`f` on a calm fleet empties the table (no host under the cursor, no matrix rows) and
+    fills it again: one frame each, no layout pass (the matrix keeps its scrollbar)."""
+    r = rig(tmp_path, scenario="calm")
+    async with r.app.run_test(size=(160, 50)) as pilot:
+        await settled(r, pilot)
+        main = r.app.screen
+        assert isinstance(main, MainScreen)
+        for rows in (0, len(r.app.cfg.fleet.hosts), 0, len(r.app.cfg.fleet.hosts)):
+            frames.clear()
+            await pilot.press("f")
+            await pilot.pause()
+            assert main.table.row_count == rows
+            assert (main.table.host_under_cursor() is None) == (rows == 0)
+            assert len(frames) == 1, (rows, frames)
+            assert {"FleetTable", "MatrixTable"} <= frames[0]

@@ -120,19 +120,6 @@ class FleetTable(LineTable, can_focus=True):
         if len(self._lines) < len(old_lines):  # rows gone at the bottom: blank them
             self.refresh_lines(len(self._lines) + HEADER, len(old_lines) - len(self._lines))
 
-    def _set_virtual_size(self, size: Size) -> None:
-        """A new row count changes what there is to scroll, never this widget's own box
-        (its height is fixed by the layout and its scrollbar always shown), so set it
-        without the full layout pass assigning `virtual_size` asks for: only the scrollbar
-        and the clamp of the scroll position follow."""
-        if size == self.virtual_size:
-            return
-        self.set_reactive(FleetTable.virtual_size, size)
-        self._scroll_update(size)  # the scrollbars' window (Textual 8.2 private API)
-        if self.scroll_y > self.max_scroll_y:
-            self.scroll_to(y=self.max_scroll_y, animate=False)
-        self.refresh()
-
     def hosts(self) -> tuple[str, ...]:
         """The hosts shown, top to bottom."""
         return tuple(ln.host for ln in self._lines)

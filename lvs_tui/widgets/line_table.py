@@ -11,6 +11,7 @@ from typing import ClassVar
 
 from rich.segment import Segment
 from rich.style import Style
+from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
@@ -50,6 +51,25 @@ class LineTable(ScrollView):
         self._rows = rows
         keys = {key for key, _ in rows}
         self._strips = {k: v for k, v in self._strips.items() if k in keys}
+
+    def _set_virtual_size(self, size: Size) -> None:
+        """A new row count changes what there is to scroll. Where it cannot change this
+        widget's own box (its height is not `auto`) and no scrollbar comes or goes, it is
+        set without the layout pass assigning `virtual_size` asks for (a frame of its own,
+        20–40 ms later): only the scrollbars and the clamp of the scroll position follow."""
+        if size == self.virtual_size:
+            return
+        height = self.styles.height
+        if height is None or height.is_auto:  # the box follows the rows: a layout it is
+            self.virtual_size = size
+            return
+        self.set_reactive(LineTable.virtual_size, size)
+        # Textual 8.2 private API: the scrollbars' visibility and window. A scrollbar that
+        # comes or goes sets a reactive that asks for the layout itself.
+        self._scroll_update(size)
+        if self.scroll_y > self.max_scroll_y:
+            self.scroll_to(y=self.max_scroll_y, animate=False)
+        self.refresh()
 
     def _header_strip(self) -> Strip:
         return row_strip([(Segment(t),) for t in self._titles], self._widths, self.GUTTER)

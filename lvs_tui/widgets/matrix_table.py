@@ -80,8 +80,8 @@ class MatrixTable(LineTable, can_focus=True):
             self.border_title = title
         old = self._rows
         self._set_rows(rows)
-        self.virtual_size = Size(sum(self._widths) + self.GUTTER * len(self._widths),
-                                 len(rows) + HEADER)
+        self._set_virtual_size(Size(sum(self._widths) + self.GUTTER * len(self._widths),
+                                    len(rows) + HEADER))
         for i, (key, cells) in enumerate(rows):
             if i >= len(old) or old[i][0] != key or old[i][1] != cells:
                 self.refresh_line(i + HEADER)
