@@ -117,13 +117,20 @@ def _fmt_time(t: float | None, tz: tzinfo) -> str:
     return datetime.fromtimestamp(t, tz).strftime("%H:%M:%S")
 
 
-def _describe(v: SideView) -> str:
+def _describe(v: SideView, since: float | None = None) -> str:
+    """One address across vantages. Once it went silent (at `since`, by default its own
+    silence), a vantage whose last answer is older says nothing about now: it is named
+    apart, so "answers from 电信" never stands beside a host that is down."""
     label = v.side.zh if v.side is not Side.VIP else "VIP"
+    since = v.silent_since if since is None else since
+    fresh = set(v.up_after(since)) if v.down_from and since is not None else set(v.up_from)
     parts = []
     if v.down_from:
         parts.append("不通 from " + ", ".join(v.down_from))
-    if v.up_from:
-        parts.append("answers from " + ", ".join(v.up_from))
+    if answering := [n for n in v.up_from if n in fresh]:
+        parts.append("answers from " + ", ".join(answering))
+    if before := [n for n in v.up_from if n not in fresh]:
+        parts.append("中断前应答 from " + ", ".join(before) + "（之后尚无新结果，不算存活迹象）")
     if v.unknown_from:
         parts.append("unknown from " + ", ".join(v.unknown_from))
     return f"{label} {v.address}: " + "; ".join(parts)
@@ -169,7 +176,7 @@ def _both_dark(sig: HostSignals, duty: Duty, inner: SideView, outer: SideView,
     """Both sides silent. Dead host, or a broken path from here?"""
     host = sig.host
     outage = _since(inner, outer)
-    evidence += [_describe(inner), _describe(outer)]
+    evidence += [_describe(inner, outage), _describe(outer, outage)]
     life = _life_after(sig, outage, duty)
     reaching = sorted(set(inner.up_after(outage)) | set(outer.up_after(outage)))
     if reaching:

@@ -157,6 +157,9 @@ def test_fresh_death_is_red_at_once_with_pending_evidence() -> None:
     assert s.id is SituationId.HOST_DOWN
     assert any("待确认：监控数据尚未超时" in e for e in s.evidence)
     assert any("待确认：尚未尝试通道机登录" in e for e in s.evidence)
+    # 联通's last check (NOW - 15) answered before the outage: said so, never "answers from"
+    assert any("中断前应答 from 联通" in e for e in s.evidence)
+    assert not any("answers from" in e for e in s.evidence)
 
 
 def test_zabbix_value_after_the_outage_means_path_broken() -> None:
@@ -173,7 +176,8 @@ def test_other_vantage_reaching_it_after_the_outage_means_path_broken() -> None:
     lab.zabbix_last["s2"] = NOW - 300  # even with monitoring stopped
     s = situations(lab.build())["s2"]
     assert s.id is SituationId.PATH_BROKEN
-    assert any("联通" in e for e in s.evidence)
+    assert any("answers from 联通" in e for e in s.evidence)
+    assert not any("中断前应答" in e for e in s.evidence)
 
 
 def test_successful_login_after_the_outage_means_path_broken() -> None:
