@@ -13,8 +13,10 @@ from lvs_tui.runbook import load_runbook, plan
 from lvs_tui.screens.host import HostScreen
 from lvs_tui.screens.main import MainScreen
 from lvs_tui.screens.modals import GotoIpScreen, HelpScreen
+from lvs_tui.signals import Reach
 from lvs_tui.state import SourceState
 from lvs_tui.widgets.fleet_table import FleetTable
+from lvs_tui.widgets.matrix_table import MatrixTable
 from tests.test_ui_rig import T0, VICTIM, rig
 
 
@@ -333,6 +335,8 @@ async def test_resize_down_to_80x24_and_theme_switch(tmp_path: Path) -> None:
         await r.app.next_board()
         await pilot.resize_terminal(80, 24)
         await pilot.pause()
+        header = r.app.screen.query_one("#matrix", MatrixTable).render_line(0).text
+        assert all(v.name in header for v in r.sim.config.vantages)  # refitted, no new board
         await pilot.press("f9")
         await r.app.next_board()
         await pilot.pause()
@@ -389,8 +393,6 @@ async def test_terminal_without_osc52_gets_the_text_in_a_window(
 
 
 async def test_matrix_shows_every_host_a_filter_narrowed_to(tmp_path: Path) -> None:
-    from lvs_tui.widgets.matrix_table import MatrixTable
-
     r = rig(tmp_path)
     async with r.app.run_test(size=(120, 40)) as pilot:
         await r.app.next_board()
@@ -403,6 +405,29 @@ async def test_matrix_shows_every_host_a_filter_narrowed_to(tmp_path: Path) -> N
         assert hosts == {"lvs-cernet-01", "lvs-cernet-02"}
         cfg = r.sim.config
         assert len(matrix.row_keys()) == sum(2 + len(cfg.fleet.vips_of(h)) for h in hosts)
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)])
+async def test_every_vantage_column_is_on_screen(tmp_path: Path, size: tuple[int, int]
+                                                 ) -> None:
+    """In the main screen's matrix and the host view's, at the snapshot sizes: each
+    vantage's title on the header line and nothing to scroll sideways (移动, the last, was
+    cut off at 120 columns: a carrier nobody sees)."""
+    r = rig(tmp_path)
+    names = [v.name for v in r.sim.config.vantages]
+    async with r.app.run_test(size=size) as pilot:
+        await r.app.next_board()
+        await pilot.pause()
+        for matrix_id in ("#matrix", "#host-matrix"):
+            if matrix_id == "#host-matrix":
+                await pilot.press("enter")
+                await pilot.pause()
+            matrix = r.app.screen.query_one(matrix_id, MatrixTable)
+            header = matrix.render_line(0).text
+            assert all(name in header for name in names), (matrix_id, header)
+            assert matrix.virtual_size.width <= matrix.scrollable_content_region.width
+            row = matrix.render_line(2).text  # 外网, down from every vantage
+            assert row.count(Reach.DOWN.glyph) == len(names), (matrix_id, row)
 
 
 async def test_ssh_key_builds_the_jump_host_login(tmp_path: Path) -> None:
@@ -584,8 +609,6 @@ def test_evaluation_pause_sleeps_while_keys_come_but_at_most_the_hold_per_board(
 async def test_line_tables_keep_strips_only_for_the_rows_they_show(tmp_path: Path) -> None:
     """The main matrix shows another host's addresses at every cursor move: the strips
     of the rows it no longer shows are dropped, not kept for every host ever selected."""
-    from lvs_tui.widgets.matrix_table import MatrixTable
-
     r = rig(tmp_path)
     async with r.app.run_test(size=(120, 40)) as pilot:
         await r.app.next_board()

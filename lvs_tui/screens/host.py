@@ -12,7 +12,7 @@ from rich.text import Text
 from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
 from textual.geometry import Size
 from textual.widget import Widget
 from textual.widgets import Static
@@ -156,11 +156,11 @@ class HostScreen(DutyScreen):
         yield HeaderBar(id="header")
         with HostBody(id="host-body"):
             yield Section(id="host-head")
-            with Horizontal(id="host-top"):
-                yield HostMatrix(id="host-matrix")
-                with Vertical(id="ping-charts"):
-                    yield Chart("RTT ms", id="rtt-chart", classes="chart")
-                    yield Chart("loss %", id="loss-chart", classes="chart")
+            # The matrix has the whole width: every vantage's column with RTT and loss.
+            yield HostMatrix(id="host-matrix")
+            with Horizontal(id="ping-charts"):
+                yield Chart("RTT ms", id="rtt-chart", classes="chart")
+                yield Chart("loss %", id="loss-chart", classes="chart")
             yield Static("Zabbix", id="zabbix-title", classes="section-title")
             with Horizontal(id="zabbix-charts"):
                 for chart_id, title, _, _ in ZABBIX:

@@ -20,10 +20,9 @@ from lvs_tui.config import Config
 from lvs_tui.signals import VantageHealth
 from lvs_tui.widgets.cells import Palette, text_cell
 from lvs_tui.widgets.line_table import HEADER, LineTable
-from lvs_tui.widgets.vantage_matrix import matrix_rows
+from lvs_tui.widgets.vantage_matrix import ADDRESS_WIDTH, MatrixFit, matrix_fit, matrix_rows
 
-ADDRESS_WIDTH = 26
-VANTAGE_WIDTH = 12
+Shown = tuple[Config, Sequence[HostRow], tuple[VantageHealth, ...], Palette]
 
 
 class MatrixTable(LineTable, can_focus=True):
@@ -56,6 +55,8 @@ class MatrixTable(LineTable, can_focus=True):
         self.cursor = cursor
         self.cursor_row = 0
         self._posted: str | None = None
+        self._fit: MatrixFit | None = None
+        self._shown: Shown | None = None  # shown again with new widths on a resize
 
     def row_keys(self) -> tuple[str, ...]:
         """The rows shown, top to bottom ("host|address")."""
@@ -64,16 +65,19 @@ class MatrixTable(LineTable, can_focus=True):
     def show(self, cfg: Config, hosts: Sequence[HostRow], health: tuple[VantageHealth, ...],
              palette: Palette) -> None:
         """The addresses of one host, or of a few (a filter narrowed the fleet to them)."""
+        self._shown = (cfg, hosts, health, palette)
         sick = {h.vantage for h in health if not h.healthy}
         titles = ("address", *(v.name + (" ?" if v.id in sick else "") for v in cfg.vantages))
-        if titles != self._titles:
-            self._titles, self._header = titles, None
-            self._widths = (ADDRESS_WIDTH, *(VANTAGE_WIDTH for _ in titles[1:]))
+        fit = self._fitted(titles)
+        if titles != self._titles or fit != self._fit:
+            self._titles, self._fit, self._header = titles, fit, None
+            self._widths = (fit.address, *(fit.vantage for _ in titles[1:]))
             self._strips.clear()
             self.refresh()
         many = len(hosts) > 1
         rows = [(key, tuple(text_cell(t) for t in cells))
-                for h in hosts for key, cells in matrix_rows(cfg, h, palette, prefix=many)]
+                for h in hosts
+                for key, cells in matrix_rows(cfg, h, palette, many, fit.compact)]
         names = ",".join(h.host.name for h in hosts)
         title = f"{names if not many else f'{len(hosts)} hosts'} × vantages"
         if title != self.border_title:  # setting it repaints the whole widget, same or not
@@ -91,6 +95,13 @@ class MatrixTable(LineTable, can_focus=True):
             self._move(0)
         else:
             self._announce()
+
+    def _fitted(self, titles: tuple[str, ...]) -> MatrixFit:
+        return matrix_fit(self.scrollable_content_region.width, titles[1:], self.GUTTER)
+
+    def on_resize(self) -> None:
+        if self._shown is not None and self._fitted(self._titles) != self._fit:
+            self.show(*self._shown)
 
     # -- cursor -------------------------------------------------------------------------
     def action_cursor(self, step: int) -> None:
