@@ -57,6 +57,22 @@ def test_check_calm_exits_0_and_recovery_heals(capsys) -> None:
     assert rc == 0
 
 
+def test_check_table_columns_line_up_in_terminal_cells(capsys) -> None:
+    """IDC names are CJK (two cells a character): every column starts at the same cell
+    on every line, header included."""
+    from rich.cells import cell_len
+
+    main(["check", "--demo", "--all", "--scenario", "vip-carrier-loss", "--at", "300"])
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if not ln.startswith("    ")]
+    assert len(lines) == 43 and any("电信" in ln for ln in lines)
+    starts = set()
+    for ln in lines:
+        words = ln.split()
+        mode = ln.index(" " + words[2] + " ") + 1  # HOST, IDC, then MODE
+        starts.add(cell_len(ln[:mode]))
+    assert starts == {18 + 1 + 8 + 1}
+
+
 def test_path_broken_is_never_host_down(capsys) -> None:
     for at in (200, 400, 800):
         _, rows = check(capsys, "--scenario", "path-broken", "--at", str(at))

@@ -234,3 +234,28 @@ async def test_enter_is_one_full_paint_even_when_the_texts_change_height(
             await pilot.press("escape")
             await pilot.pause()
         assert heights[0] > heights[1] and heights[2] == heights[0]
+
+
+async def test_vip_lines_line_up_with_a_service_named_in_cjk(tmp_path: Path) -> None:
+    """The VIPs section pads by terminal cells: a service named 新闻首页 (eight cells) keeps
+    its impact column under the others'."""
+    import tomli_w
+    from rich.cells import cell_len
+
+    from lvs_tui.config import parse
+    from lvs_tui.sim import demo_document
+
+    doc = demo_document()
+    doc["vips"][0]["service"] = "新闻首页"
+    cfg = parse(tomli_w.dumps(doc), "<demo>")
+    assert cfg.fleet.vips_of(VICTIM)[0].service == "新闻首页"
+    r = rig(tmp_path, config=cfg)
+    async with r.app.run_test(size=(160, 50)) as pilot:
+        await r.app.next_board()
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        lines = str(r.app.screen.query_one("#vips").content).splitlines()
+        assert "新闻首页" in lines[0]
+        starts = {cell_len(ln[:ln.index(" single_point")]) for ln in lines}
+        assert starts == {34}, lines

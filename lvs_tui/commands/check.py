@@ -13,6 +13,8 @@ import sys
 import time
 from collections.abc import Sequence
 
+from rich.cells import cell_len
+
 from lvs_tui.board import Board, HostRow, evaluate
 from lvs_tui.commands.common import add_config_option, load_config
 from lvs_tui.config import Config, ConfigError
@@ -134,14 +136,22 @@ def _problems(rows: Sequence[HostRow]) -> Sequence[HostRow]:
 def table(cfg: Config, rows: Sequence[HostRow], ps: dict[str, Plan]) -> list[str]:
     if not rows:
         return ["all hosts ok"]
-    out = [f"{'HOST':<18} {'IDC':<8} {'MODE':<6} {'SITUATION':<16} {'SEV':<8} "
-           f"{'STEP':<22} CONTACT"]
+    out = [_line("HOST", "IDC", "MODE", "SITUATION", "SEV", "STEP", "CONTACT")]
     for r in rows:
         p = ps.get(r.host.name)
         c = p.contacts_now[0] if p and p.contacts_now else None
-        out.append(f"{r.host.name:<18} {cfg.fleet.idc(r.host.idc).name:<8} "
-                   f"{r.host.mode.badge:<6} {r.situation.id.value:<16} "
-                   f"{r.situation.severity.word:<8} {(p.step.id if p and p.step else '-'):<22} "
-                   + (f"{c.name} {c.phone}" if c else "-"))
+        out.append(_line(r.host.name, cfg.fleet.idc(r.host.idc).name, r.host.mode.badge,
+                         r.situation.id.value, r.situation.severity.word,
+                         p.step.id if p and p.step else "-",
+                         f"{c.name} {c.phone}" if c else "-"))
         out.extend(f"    · {e}" for e in r.situation.evidence)
     return out
+
+
+WIDTHS = (18, 8, 6, 16, 8, 22)  # the last column runs free
+
+
+def _line(*cols: str) -> str:
+    """Columns padded by terminal cells, not characters: 电信 is four cells wide."""
+    padded = [c + " " * max(0, w - cell_len(c)) for c, w in zip(cols, WIDTHS, strict=False)]
+    return " ".join([*padded, *cols[len(WIDTHS):]])

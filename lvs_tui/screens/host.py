@@ -8,6 +8,7 @@ import subprocess
 from collections.abc import Sequence
 from typing import ClassVar
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import events
 from textual.app import App, ComposeResult
@@ -361,7 +362,8 @@ class HostScreen(DutyScreen):
             var = {ImpactLevel.OUTAGE: "status-down", ImpactLevel.SINGLE_POINT: "status-major"
                    }.get(imp.level if imp else ImpactLevel.REDUNDANT, "status-ok")
             state = f"{imp.level.value} {imp.healthy}/{imp.total}" if imp else "-"
-            text.append(f"{v.label:<34} ", style="bold")
+            # padded by cells: a service may be named in CJK, two cells a character
+            text.append(v.label + " " * max(1, 35 - cell_len(v.label)), style="bold")
             text.append(f"{state:<18}", style=color(palette, var))
             admins = [fleet.contact(a) for a in v.admins if fleet_has(fleet, a)]
             text.append(" ".join(f"{c.name} {c.phone}".strip() for c in admins) or "-")
