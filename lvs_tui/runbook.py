@@ -133,6 +133,10 @@ class Plan:
     contacts_now: tuple[Contact, ...]
     texts: tuple[str, ...]
     confirmable: tuple[str, ...]
+    # While the step is the operator's own (no role): the first later step that names
+    # someone, and whom it calls — so the side pane says who comes after the checks.
+    then: Step | None = None
+    contacts_then: tuple[Contact, ...] = ()
 
     @property
     def role(self) -> Role | None:
@@ -264,10 +268,14 @@ def plan(runbook: Runbook, situation: Situation, host: Host, cfg: Config,
             pending.append(step)
     current = next((s for s in pending if _any(s.due, facts, True)), None)
     remaining = tuple(s for s in pending if s is not current)
+    then = None
+    if current is not None and current.role is None:
+        then = next((s for s in remaining if s.role is not None), None)
     return Plan(step=current, done=tuple(done), remaining=remaining,
                 contacts_now=_contacts_now(cfg, host, current, office),
                 texts=_texts(current, done),
-                confirmable=_confirmable(runbook, current, pending, facts.confirmed))
+                confirmable=_confirmable(runbook, current, pending, facts.confirmed),
+                then=then, contacts_then=_contacts_now(cfg, host, then, office))
 
 
 def _contacts_now(cfg: Config, host: Host, step: Step | None, office: bool

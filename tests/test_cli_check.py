@@ -144,3 +144,13 @@ def test_bad_config_is_exit_2_one_line(tmp_path: Path) -> None:
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 2
     assert r.stderr.strip() == f"{p}: hosts[0].mode: 'singel' is not one of single, ha, ssl"
+
+
+def test_own_checks_say_who_comes_after_them(capsys) -> None:
+    _, rows = check(capsys, "--scenario", "side-down", "--at", "300")
+    row = next(r for r in rows if r["situation"] != "ok")
+    assert row["step"] == "check.basic" and row["contact"] is None
+    assert row["then"]["step"] == "ip.handoff"
+    assert row["then"]["contact"]["role"] == "network_duty"
+    main(["check", "--demo", "--scenario", "side-down", "--at", "300"])
+    assert "then 网络组值班 010-00000004" in capsys.readouterr().out

@@ -282,6 +282,28 @@ def test_scenario(case: Case) -> None:
         assert step_id not in ids
 
 
+def test_own_checks_name_who_comes_after_them() -> None:
+    """While the step is the operator's own (no role), the plan names the first later step
+    that calls someone, and whom: one side down -> the network duty after the checks."""
+    p = run(next(c for c in CASES if c.name == "one side down: the basic checks first"))
+    assert p.step is not None and p.step.id == "check.basic" and not p.contacts_now
+    assert p.then is not None and p.then.id == "ip.handoff" and p.then in p.remaining
+    assert [c.name for c in p.contacts_then] == ["网络组值班", "5666 值班室"]
+    p = run(next(c for c in CASES if c.name == "host down: QQ 5666 for a reboot"))
+    assert p.contacts_now and p.then is None and p.contacts_then == ()  # someone is now
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_then_is_the_first_later_step_that_calls_someone(case: Case) -> None:
+    p = run(case)
+    if p.step is None or p.step.role is not None:
+        assert p.then is None
+        return
+    calling = [s for s in p.remaining if s.role is not None]
+    assert p.then == (calling[0] if calling else None)
+    assert bool(p.contacts_then) == (p.then is not None)
+
+
 def test_the_table_reaches_every_step() -> None:
     reached = {p.step.id for p in map(run, CASES) if p.step}
     assert reached == {s.id for s in RB.steps}

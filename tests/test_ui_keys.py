@@ -58,6 +58,19 @@ async def test_red_host_on_top_with_title_and_header(tmp_path: Path) -> None:
         assert "HOST DOWN" in side and "5666 值班室" in side and "010-62675666" in side
 
 
+async def test_own_checks_show_who_comes_after_them(tmp_path: Path) -> None:
+    """One side down starts with the operator's own checks, which call nobody: the side
+    pane names who comes after them (the network duty) instead of no contact at all."""
+    r = rig(tmp_path, "side-down", at=120)
+    async with r.app.run_test(size=(120, 40)) as pilot:
+        await r.app.next_board()
+        await pilot.pause()
+        assert table(r.app).host_under_cursor() == "lvs-unicom-02"
+        side = str(r.app.screen.query_one("#side-text").render())
+        assert "▶ 基本检查" in side
+        assert "then ☎ 网络组值班" in side and "010-00000004" in side
+
+
 async def test_cursor_follows_its_host_when_rows_resort(tmp_path: Path) -> None:
     r = rig(tmp_path, at=40)  # before the fault: everyone ok, sorted by IDC
     async with r.app.run_test(size=(120, 40)) as pilot:

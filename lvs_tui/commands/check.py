@@ -18,6 +18,7 @@ from rich.cells import cell_len
 from lvs_tui.board import Board, HostRow, evaluate
 from lvs_tui.commands.common import add_config_option, load_config
 from lvs_tui.config import Config, ConfigError
+from lvs_tui.fleet import Contact
 from lvs_tui.runbook import Plan, load_runbook, plan
 from lvs_tui.sim import SCENARIOS, Sim
 from lvs_tui.situation import SituationId
@@ -92,6 +93,7 @@ def plans(cfg: Config, board: Board, confirmations: dict | None = None) -> dict[
 def as_json(cfg: Config, row: HostRow, p: Plan | None) -> dict:
     s = row.situation
     contact = p.contacts_now[0] if p and p.contacts_now else None
+    then = p.contacts_then[0] if p and p.contacts_then else None
     return {
         "host": row.host.name, "idc": row.host.idc, "idc_name": cfg.fleet.idc(row.host.idc).name,
         "mode": row.host.mode.value, "situation": s.id.value, "severity": s.severity.word,
@@ -99,8 +101,8 @@ def as_json(cfg: Config, row: HostRow, p: Plan | None) -> dict:
         "since": s.since, "down_addresses": list(s.down_addresses),
         "step": p.step.id if p and p.step else None,
         "step_title": p.step.title if p and p.step else None,
-        "contact": ({"role": contact.role.value, "name": contact.name, "phone": contact.phone,
-                     "channel": contact.channel} if contact else None),
+        "contact": _contact(contact),
+        "then": {"step": p.then.id, "contact": _contact(then)} if p and p.then else None,
         "evidence": list(s.evidence),
         "impact": {"outage": [v.address for v in s.impact.outage],
                    "single_point": [v.address for v in s.impact.single_point],
@@ -129,6 +131,12 @@ def run(args: argparse.Namespace) -> int:
     return 0 if all(r.situation.id is SituationId.OK for r in rows) else 1
 
 
+def _contact(c: Contact | None) -> dict | None:
+    if c is None:
+        return None
+    return {"role": c.role.value, "name": c.name, "phone": c.phone, "channel": c.channel}
+
+
 def _problems(rows: Sequence[HostRow]) -> Sequence[HostRow]:
     return [r for r in rows if r.situation.id is not SituationId.OK]
 
@@ -140,10 +148,12 @@ def table(cfg: Config, rows: Sequence[HostRow], ps: dict[str, Plan]) -> list[str
     for r in rows:
         p = ps.get(r.host.name)
         c = p.contacts_now[0] if p and p.contacts_now else None
+        then = p.contacts_then[0] if p and p.contacts_then else None
         out.append(_line(r.host.name, cfg.fleet.idc(r.host.idc).name, r.host.mode.badge,
                          r.situation.id.value, r.situation.severity.word,
                          p.step.id if p and p.step else "-",
-                         f"{c.name} {c.phone}" if c else "-"))
+                         f"{c.name} {c.phone}" if c else
+                         f"then {then.name} {then.phone}" if then else "-"))
         out.extend(f"    · {e}" for e in r.situation.evidence)
     return out
 

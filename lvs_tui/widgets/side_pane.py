@@ -12,6 +12,7 @@ from textual.widgets import Static
 
 from lvs_tui.board import HostRow
 from lvs_tui.config import Config
+from lvs_tui.fleet import Contact
 from lvs_tui.screens.desk import Guidance
 from lvs_tui.situation import Situation
 from lvs_tui.widgets.cells import Palette, age_text, color, mode_text, situation_text
@@ -57,13 +58,21 @@ def step_head(g: Guidance | None, cfg: Config, now: float, palette: Palette) -> 
     else:
         text.append(f"▶ {step.title}\n", style="bold")
     contacts = getattr(g.plan, "contacts_now", ())
-    if contacts:
-        when = "office hours" if _office(cfg, now) else "after hours"
-        for c in contacts[:3]:
-            text.append(f"☎ {c.name}", style="bold " + color(palette, "spark-in"))
-            text.append(f"  {c.channel or '-'}", style=color(palette, "spark-in"))
-            text.append(f"  ({when})\n", style="dim")
+    # the operator's own checks call nobody yet: who comes after them, dimmed
+    later = () if contacts else getattr(g.plan, "contacts_then", ())
+    when = "office hours" if _office(cfg, now) else "after hours"
+    for c in contacts[:3]:
+        _contact(text, c, when, palette)
+    for c in later[:3]:
+        text.append("then ", style="dim")
+        _contact(text, c, when, palette, "")
     return text
+
+
+def _contact(text: Text, c: Contact, when: str, palette: Palette, bold: str = "bold ") -> None:
+    text.append(f"☎ {c.name}", style=bold + color(palette, "spark-in"))
+    text.append(f"  {c.channel or '-'}", style=color(palette, "spark-in"))
+    text.append(f"  ({when})\n", style="dim")
 
 
 def step_detail(g: Guidance | None) -> Text:
