@@ -12,6 +12,7 @@ from lvs_tui.widgets.vantage_matrix import (
     VANTAGE_WIDTH,
     matrix_cell,
     matrix_fit,
+    matrix_rows,
     rtt_text,
 )
 
@@ -62,3 +63,28 @@ def test_rtt_keeps_tenths_only_under_ten_ms_so_rtt_and_loss_fit() -> None:
     lossy = AddressSignal("203.0.113.1", Side.VIP, "unicom", Reach.LOSS, 123.4, 20.0)
     assert cell_len(matrix_cell(lossy, palette).plain) <= VANTAGE_WIDTH
     assert matrix_cell(lossy, palette, compact=True).plain == Reach.LOSS.glyph
+
+
+def test_an_answer_from_before_the_outage_is_shown_with_its_age_not_as_up() -> None:
+    """The shift scenario's host dies at 20 s; the proxies checked last at 0 s. At 24 s
+    their last word is still "up": the matrix says how old it is instead of a green RTT,
+    and once they check again they say down."""
+    from lvs_tui.board import evaluate
+    from lvs_tui.sim import Sim
+    from lvs_tui.state import StateStore
+
+    t0 = 1_790_000_000.0
+    sim = Sim("shift", start=t0)
+
+    def outer_cells(at: int) -> list[str]:
+        store = StateStore()
+        sim.fill(store, at)
+        board = evaluate(sim.config, store, t0 + at)
+        row = next(r for r in board.rows if r.host.name == "lvs-cernet-01")
+        rows = dict(matrix_rows(sim.config, row, {}, t0 + at))
+        vip = rows[f"lvs-cernet-01|{sim.config.fleet.vips_of('lvs-cernet-01')[0].address}"]
+        assert all("ago" not in c.plain for c in vip[1:])  # answering now: RTT as ever
+        return [c.plain for c in rows[f"lvs-cernet-01|{row.host.external}"][1:]]
+
+    assert outer_cells(24) == ["✖ down", "● 24s ago", "● 24s ago", "● 24s ago"]
+    assert outer_cells(40) == ["✖ down"] * 4

@@ -247,7 +247,7 @@ class HostScreen(DutyScreen):
         now = view.board.now
         update_in_place(self.query_one("#host-head", Static), self._head(row, now))
         matrix = self.query_one(HostMatrix)
-        matrix.show(app.cfg, [row], view.board.vantages, palette)  # type: ignore
+        matrix.show(app.cfg, [row], view.board.vantages, palette, now)  # type: ignore
         if self.address is None:  # the matrix's first row, which its cursor starts on
             self.address = first_address(app.cfg, self.host)  # type: ignore[attr-defined]
         self._ping_charts(now)

@@ -107,7 +107,7 @@ class MainScreen(DutyScreen):
             return
         palette = app.theme_variables
         self.query_one(MatrixTable).show(app.cfg, self._matrix_hosts(row),  # type: ignore
-                                         view.board.vantages, palette)
+                                         view.board.vantages, palette, view.board.now)
         guidance = app.desk.guide(row, view.board.now) if row else None  # type: ignore
         self.query_one(SidePane).show(side_text(app.cfg, row, guidance,  # type: ignore
                                                 view.board.now, palette, SIDE_KEYS))

@@ -22,7 +22,7 @@ from lvs_tui.widgets.cells import Palette, text_cell
 from lvs_tui.widgets.line_table import HEADER, LineTable
 from lvs_tui.widgets.vantage_matrix import ADDRESS_WIDTH, MatrixFit, matrix_fit, matrix_rows
 
-Shown = tuple[Config, Sequence[HostRow], tuple[VantageHealth, ...], Palette]
+Shown = tuple[Config, Sequence[HostRow], tuple[VantageHealth, ...], Palette, float]
 
 
 class MatrixTable(LineTable, can_focus=True):
@@ -63,9 +63,10 @@ class MatrixTable(LineTable, can_focus=True):
         return tuple(key for key, _ in self._rows)
 
     def show(self, cfg: Config, hosts: Sequence[HostRow], health: tuple[VantageHealth, ...],
-             palette: Palette) -> None:
-        """The addresses of one host, or of a few (a filter narrowed the fleet to them)."""
-        self._shown = (cfg, hosts, health, palette)
+             palette: Palette, now: float) -> None:
+        """The addresses of one host, or of a few (a filter narrowed the fleet to them), as
+        the board of moment `now` has them."""
+        self._shown = (cfg, hosts, health, palette, now)
         sick = {h.vantage for h in health if not h.healthy}
         titles = ("address", *(v.name + (" ?" if v.id in sick else "") for v in cfg.vantages))
         fit = self._fitted(titles)
@@ -77,7 +78,7 @@ class MatrixTable(LineTable, can_focus=True):
         many = len(hosts) > 1
         rows = [(key, tuple(text_cell(t) for t in cells))
                 for h in hosts
-                for key, cells in matrix_rows(cfg, h, palette, many, fit.compact)]
+                for key, cells in matrix_rows(cfg, h, palette, now, many, fit.compact)]
         names = ",".join(h.host.name for h in hosts)
         title = f"{names if not many else f'{len(hosts)} hosts'} × vantages"
         if title != self.border_title:  # setting it repaints the whole widget, same or not

@@ -48,9 +48,17 @@ def rtt_text(ms: float) -> str:
     return f"{ms:.1f}ms" if ms < 9.95 else f"{ms:.0f}ms"
 
 
-def matrix_cell(sig: AddressSignal | None, palette: Palette, compact: bool = False) -> Text:
+def matrix_cell(sig: AddressSignal | None, palette: Palette, compact: bool = False,
+                before: float | None = None) -> Text:
+    """One vantage's view of one address. `before`: seconds since this vantage's last
+    answer, which came before another vantage saw the address go silent — no news since,
+    so it is dimmed with its age instead of a green RTT (a proxy checks once a minute)."""
     if sig is None:
         return Text("·", style=color(palette, "spark-gap"))  # this vantage does not probe it
+    if before is not None and sig.reach.answers:
+        stale = color(palette, "status-stale")
+        return Text(sig.reach.glyph if compact else f"{sig.reach.glyph} {age_text(before)} ago",
+                    style=stale)
     if compact:
         return Text(sig.reach.glyph, style=color(palette, REACH_VAR[sig.reach]))
     text = Text(f"{sig.reach.glyph} ", style=color(palette, REACH_VAR[sig.reach]))
@@ -67,8 +75,20 @@ def matrix_cell(sig: AddressSignal | None, palette: Palette, compact: bool = Fal
     return text
 
 
-def matrix_rows(cfg: Config, row: HostRow, palette: Palette, prefix: bool = False,
-                compact: bool = False) -> list[tuple[str, tuple[Text, ...]]]:
+def _before(sigs: Sequence[AddressSignal | None], now: float) -> list[float | None]:
+    """Per vantage: the age of its last answer if that predates the address's silence
+    as another vantage saw it (as the diagnosis counts signs of life), else None."""
+    silent = [s.silent_since for s in sigs if s is not None and s.silent_since is not None]
+    if not silent:
+        return [None] * len(sigs)
+    outage = min(silent)
+    return [now - s.last_up if s is not None and s.last_up is not None and s.last_up <= outage
+            else None for s in sigs]
+
+
+def matrix_rows(cfg: Config, row: HostRow, palette: Palette, now: float,
+                prefix: bool = False, compact: bool = False
+                ) -> list[tuple[str, tuple[Text, ...]]]:
     """(row key "host|address", cells): one row per address, one column per vantage. The
     address comes before the service name, which a narrow column cuts first."""
     by = {(s.address, s.vantage): s for s in row.signals.addresses}
@@ -80,8 +100,9 @@ def matrix_rows(cfg: Config, row: HostRow, palette: Palette, prefix: bool = Fals
         down = addr in row.situation.down_addresses
         name = f"{row.host.name} " if prefix else ""
         head = Text(f"{name}{label}", style=color(palette, "status-down") if down else "")
-        cells = tuple(matrix_cell(by.get((addr, v.id)), palette, compact)
-                      for v in cfg.vantages)
+        sigs = [by.get((addr, v.id)) for v in cfg.vantages]
+        cells = tuple(matrix_cell(sig, palette, compact, before)
+                      for sig, before in zip(sigs, _before(sigs, now), strict=True))
         out.append((f"{row.host.name}|{addr}", (head, *cells)))
     return out
 
