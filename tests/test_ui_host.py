@@ -259,3 +259,31 @@ async def test_vip_lines_line_up_with_a_service_named_in_cjk(tmp_path: Path) -> 
         assert "新闻首页" in lines[0]
         starts = {cell_len(ln[:ln.index(" single_point")]) for ln in lines}
         assert starts == {34}, lines
+
+
+async def test_drill_down_starts_on_the_address_that_is_down(tmp_path: Path) -> None:
+    """A VIP lost from one carrier: the host view's matrix cursor and its RTT and loss
+    charts start on that VIP, not on the internal side; the charts built ahead for the
+    host under the fleet cursor are that VIP's too."""
+    r = rig(tmp_path, "vip-carrier-loss", at=300)
+    async with r.app.run_test(size=(160, 50)) as pilot:
+        await r.app.next_board()
+        await pilot.pause()
+        main = r.app.main_screen()
+        host = main.table.host_under_cursor()
+        row = r.app.row(host)
+        assert host is not None and row is not None
+        vip = row.situation.down_addresses[0]
+        assert vip not in (row.host.internal, row.host.external)
+        await pilot.press("enter")
+        await pilot.pause()
+        screen = r.app.screen
+        assert isinstance(screen, HostScreen) and screen.address == vip
+        matrix = screen.query_one("#host-matrix")
+        assert matrix.row_keys()[matrix.cursor_row] == f"{host}|{vip}"
+        assert screen.query_one("#rtt-chart", Chart).chart_title.startswith(vip)
+        await pilot.press("escape", "j", "enter", "escape", "k")  # the view shows another
+        await pilot.pause()
+        assert main.table.host_under_cursor() == host and screen.host != host
+        plan = r.app._chart_plan()
+        assert plan is not None and plan.host == host and plan.address == vip

@@ -246,10 +246,12 @@ class HostScreen(DutyScreen):
         self._drawn = (self.host, view.board)
         now = view.board.now
         update_in_place(self.query_one("#host-head", Static), self._head(row, now))
+        if self.address is None:  # where the matrix's cursor starts: the first one down
+            self.address = first_address(app.cfg, self.host,  # type: ignore[attr-defined]
+                                         row.situation.down_addresses)
         matrix = self.query_one(HostMatrix)
-        matrix.show(app.cfg, [row], view.board.vantages, palette, now)  # type: ignore
-        if self.address is None:  # the matrix's first row, which its cursor starts on
-            self.address = first_address(app.cfg, self.host)  # type: ignore[attr-defined]
+        matrix.show(app.cfg, [row], view.board.vantages, palette, now,  # type: ignore
+                    start=f"{self.host}|{self.address}")
         self._ping_charts(now)
         self._zabbix_charts(now)
         update_in_place(self.query_one("#vips", Static), self._vips(row))
@@ -322,8 +324,12 @@ class HostScreen(DutyScreen):
         charts = [self.query_one(f"#{i}", Chart) for i in ids]
         if not all(c.size for c in charts):
             return None
-        address = self.address if same and self.address else first_address(
-            self.app.cfg, host)  # type: ignore[attr-defined]
+        if same and self.address:
+            address = self.address
+        else:
+            row = self.app.row(host)  # type: ignore[attr-defined]
+            address = first_address(self.app.cfg, host,  # type: ignore[attr-defined]
+                                    row.situation.down_addresses if row else ())
         return ChartPlan(host, address, tuple((c.id or "", *c.size) for c in charts),
                          charts[0].dark())
 

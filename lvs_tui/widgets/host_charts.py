@@ -11,7 +11,7 @@ finds the very same charts in the cache: `enter` costs a look-up, not ~30 ms of 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
@@ -32,13 +32,13 @@ CHART_IDS = (*PING_CHARTS, *(key for key, _, _, _ in ZABBIX))
 ChartInputs = dict[str, tuple[list[Series], str]]  # chart id -> (series, title)
 
 
-def first_address(cfg: Config, host: str) -> str:
-    """The address the host view charts first: the top row of its vantage matrix."""
+def first_address(cfg: Config, host: str, down: Collection[str] = ()) -> str:
+    """The address the host view charts first, where its matrix cursor starts: the first
+    one in matrix order that is down (a drill-down is for why it is red: a VIP lost from
+    one carrier is the VIP's history, not the internal side's), else the top row."""
     h = cfg.fleet.host(host)
-    if h.addresses:
-        return h.addresses[0][1]
-    vips = cfg.fleet.vips_of(host)
-    return vips[0].address if vips else h.external
+    order = [a for _, a in h.addresses] + [v.address for v in cfg.fleet.vips_of(host)]
+    return next((a for a in order if a in down), order[0] if order else h.external)
 
 
 def ping_span(cfg: Config, store: StateStore) -> float:

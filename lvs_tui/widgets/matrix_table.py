@@ -22,7 +22,7 @@ from lvs_tui.widgets.cells import Palette, text_cell
 from lvs_tui.widgets.line_table import HEADER, LineTable
 from lvs_tui.widgets.vantage_matrix import ADDRESS_WIDTH, MatrixFit, matrix_fit, matrix_rows
 
-Shown = tuple[Config, Sequence[HostRow], tuple[VantageHealth, ...], Palette, float]
+Shown = tuple[Config, Sequence[HostRow], tuple[VantageHealth, ...], Palette, float, str | None]
 
 
 class MatrixTable(LineTable, can_focus=True):
@@ -63,10 +63,11 @@ class MatrixTable(LineTable, can_focus=True):
         return tuple(key for key, _ in self._rows)
 
     def show(self, cfg: Config, hosts: Sequence[HostRow], health: tuple[VantageHealth, ...],
-             palette: Palette, now: float) -> None:
+             palette: Palette, now: float, start: str | None = None) -> None:
         """The addresses of one host, or of a few (a filter narrowed the fleet to them), as
-        the board of moment `now` has them."""
-        self._shown = (cfg, hosts, health, palette, now)
+        the board of moment `now` has them. New rows put the cursor on row `start` (a key
+        "host|address"), else on the first."""
+        self._shown = (cfg, hosts, health, palette, now, start)
         sick = {h.vantage for h in health if not h.healthy}
         titles = ("address", *(v.name + (" ?" if v.id in sick else "") for v in cfg.vantages))
         fit = self._fitted(titles)
@@ -92,8 +93,9 @@ class MatrixTable(LineTable, can_focus=True):
                 self.refresh_line(i + HEADER)
         if len(rows) < len(old):
             self.refresh_lines(len(rows) + HEADER, len(old) - len(rows))
-        if [k for k, _ in old] != [k for k, _ in rows]:
-            self._move(0)
+        keys = [k for k, _ in rows]
+        if [k for k, _ in old] != keys:
+            self._move(keys.index(start) if start in keys else 0)
         else:
             self._announce()
 
