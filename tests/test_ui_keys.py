@@ -71,6 +71,20 @@ async def test_own_checks_show_who_comes_after_them(tmp_path: Path) -> None:
         assert "then ☎ 网络组值班" in side and "010-00000004" in side
 
 
+async def test_situation_word_gives_way_to_the_5666_flag(tmp_path: Path) -> None:
+    """A VIP lost from one carrier, on the 5666 page: the situation column (18 cells) shows
+    the flag whole and as much of the word as fits beside it."""
+    r = rig(tmp_path, "vip-carrier-loss", at=300)
+    async with r.app.run_test(size=(120, 40)) as pilot:
+        board = await r.app.next_board()
+        await pilot.pause()
+        assert board.rows[0].situation.on_alert_page
+        top = table(r.app).render_line(1).text  # the header, then the worst host
+        assert "◐ VIP partly 5666" in top, top
+        side = str(r.app.screen.query_one("#side-text").render())
+        assert "◐ VIP partly down for" in side  # the side pane has room for the word
+
+
 async def test_cursor_follows_its_host_when_rows_resort(tmp_path: Path) -> None:
     r = rig(tmp_path, at=40)  # before the fault: everyone ok, sorted by IDC
     async with r.app.run_test(size=(120, 40)) as pilot:

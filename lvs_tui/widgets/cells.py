@@ -29,7 +29,7 @@ SITUATION_WORDS = {
     SituationId.OK: ("●", "ok"),
     SituationId.UNKNOWN: ("?", "unknown"),
     SituationId.DEGRADED: ("◐", "degraded"),
-    SituationId.VIP_UNREACHABLE: ("◐", "VIP unreachable"),
+    SituationId.VIP_UNREACHABLE: ("◐", "VIP DOWN"),  # from every vantage: an outage
     SituationId.ONE_SIDE_DOWN: ("▲", "one side down"),
     SituationId.PATH_BROKEN: ("⚡", "path broken"),
     SituationId.HOST_DOWN: ("✖", "HOST DOWN"),
@@ -54,7 +54,7 @@ def color(palette: Palette, var: str) -> str:
 def situation_text(s: Situation, palette: Palette) -> Text:
     glyph, word = SITUATION_WORDS.get(s.id, ("?", s.id.value))
     if s.id is SituationId.VIP_UNREACHABLE and s.scope is not None and s.scope.value == "partial":
-        word = "VIP partly unreachable"
+        word = "VIP partly down"  # from some vantages (carriers) only
     style = color(palette, SEVERITY_VAR[s.severity])
     bold = " bold" if s.severity >= Severity.CRITICAL else ""
     return Text(f"{glyph} {word}", style=style + bold)

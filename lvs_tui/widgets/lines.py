@@ -34,7 +34,7 @@ from lvs_tui.widgets.cells import (
     spark_cell,
     text_cell,
 )
-from lvs_tui.widgets.fleet_table import FleetLine
+from lvs_tui.widgets.fleet_table import COLUMNS, FleetLine
 
 SPARK_WIDTH = 8
 SPARKS = ((Metric.BOND0_IN, "spark-in"), (Metric.BOND0_OUT, "spark-out"),
@@ -190,10 +190,16 @@ def _host_cells(cfg: Config, row: HostRow, cache: LineCache) -> HostCells:
     return cells
 
 
+SITUATION_WIDTH = next(w for key, _, w in COLUMNS if key == "sit")
+ALERT_BADGE = " 5666"
+
+
 def _situation(row: HostRow, palette: Palette) -> Text:
     sit = situation_text(row.situation, palette)
-    if row.situation.on_alert_page:
-        sit.append(" 5666", style=palette.get("status-down", "") + " reverse")
+    if row.situation.on_alert_page:  # the flag always shows: the word gives way to it
+        sit.truncate(SITUATION_WIDTH - len(ALERT_BADGE))
+        sit.rstrip()
+        sit.append(ALERT_BADGE, style=palette.get("status-down", "") + " reverse")
     return sit
 
 
