@@ -9,8 +9,10 @@ from rich.text import Text
 
 from lvs_tui.widgets.chart import (
     CACHE_SIZE,
+    SERIES_COLOURS,
     AnsiLines,
     Chart,
+    Series,
     clear_chart_cache,
     minute_origin,
     render_chart,
@@ -37,6 +39,36 @@ def test_chart_lines_equal_richs_own_decoding(dark: bool) -> None:
     for mine, ref in zip(got, expected[:12], strict=True):
         assert list(Segment.simplify(mine)) == list(Segment.simplify(ref))
     assert any(seg.style and seg.style.color for line in got for seg in line)
+
+
+def test_labelled_series_get_a_colour_each_and_a_legend_line_that_names_them() -> None:
+    """One series a vantage: each drawn in its own colour, named in that colour on the
+    chart's last line (plotext's legend box does not fit four vantages in 10 rows); a
+    vantage without points keeps its place, dimmed."""
+    clear_chart_cache()
+    local = Series(SERIES[0], SERIES[1], "本地")
+    silent = Series((), (), "联通")
+    remote = Series(GAPPY[0], GAPPY[1], "电信")
+    chart = render_chart((local, silent, remote), "RTT ms", 70, 12)
+    assert isinstance(chart, AnsiLines) and len(chart.lines) == 12
+    legend = {seg.text: seg.style for seg in chart.lines[-1] if seg.text.strip()}
+    assert list(legend) == ["━ 本地", "━ 联通", "━ 电信"]
+    assert legend["━ 联通"].dim and not legend["━ 本地"].dim
+    colours = [legend[k].color.name for k in legend]
+    assert colours == list(SERIES_COLOURS[:3])
+    drawn = {seg.style.color.number for line in chart.lines[:-1] for seg in line
+             if seg.style and seg.style.color and seg.text.strip("─┌┐└┘│┤┬ 0123456789.-")}
+    assert {legend["━ 本地"].color.number, legend["━ 电信"].color.number} <= drawn
+
+
+def test_the_y_axis_starts_at_zero() -> None:
+    """RTT, loss, CPU and traffic are never negative: all-zero loss is a line on the floor,
+    not the middle of an axis from -1 to 1."""
+    chart = render_chart([((-3.0, -2.0, -1.0), (0.0, 0.0, 0.0))], "loss %", 40, 10)
+    assert isinstance(chart, AnsiLines)
+    text = "\n".join("".join(seg.text for seg in line) for line in chart.lines)
+    assert "-0" not in text.split("└")[0] and "-1" not in text.split("└")[0]  # y labels
+    assert "0.0┤" in text or "0┤" in text
 
 
 def test_no_data_says_so() -> None:

@@ -36,12 +36,14 @@ def store_to(newest: int) -> StateStore:
 
 def test_ping_charts_cover_a_window_shorter_than_the_ring_and_nothing_after_now() -> None:
     inputs = ping_charts(CFG, store_to(int(NOW) + 2), ADDRESS, NOW)  # ring: now-17 … now+2
-    (xs, _), = inputs["loss-chart"][0]
+    local, *remote = inputs["loss-chart"][0]  # a series a vantage, local first
+    xs = local.xs
+    assert local.label == "本地" and not any(r.xs for r in remote)  # only local probed here
     span = ping_span(CFG, StateStore(ping_window=20))
     assert span == 18.0  # 90 % of 20 probes a second apart
     assert max(xs) == 0.0 and min(xs) > -span  # t ≤ now, and inside the window
     assert len(xs) == 18  # now-17 … now
-    (rtt_xs, rtt_ys), = inputs["rtt-chart"][0]
+    rtt_xs, rtt_ys, _ = inputs["rtt-chart"][0][0]
     assert len(rtt_xs) == 12 and all(y > 0 for y in rtt_ys)  # lost probes have no RTT
     assert inputs["rtt-chart"][1] == f"{ADDRESS} RTT ms (s ago)"
 
@@ -59,7 +61,8 @@ def test_zabbix_charts_leave_out_samples_after_now() -> None:
     for clock in (NOW - 600, NOW - 60, NOW + 30):
         store.add_metric(HOST.name, Metric.CPU, MetricSample(clock, 50.0))
     inputs = zabbix_charts(lambda m: store.metrics(HOST.name, m), NOW, 1, CFG.duty.tz)
-    (xs, ys), = inputs["cpu-chart"][0]
+    (xs, ys, label), = inputs["cpu-chart"][0]
+    assert label == ""  # one series: no legend
     assert len(xs) == 2 and ys == (50.0, 50.0)
     assert set(inputs) == {"cpu-chart", "bond0-chart", "bond1-chart"}
 

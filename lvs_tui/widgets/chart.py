@@ -24,6 +24,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 import plotext as plt
 from rich.console import Console, ConsoleOptions
@@ -33,7 +34,17 @@ from rich.text import Text
 from textual.cache import LRUCache
 from textual.widgets import Static
 
-Series = tuple[tuple[float, ...], tuple[float, ...]]
+# One colour per labelled series, by position (the same vantage, the same colour, in both
+# ping charts); none is the axes' colour in plotext's dark theme (yellow) or red (down).
+SERIES_COLOURS = ("cyan", "magenta", "green", "blue", "white", "bright_black")
+
+
+class Series(NamedTuple):
+    """One line of a chart; a label puts it in the chart's legend (a vantage, in / out)."""
+
+    xs: tuple[float, ...]
+    ys: tuple[float, ...]
+    label: str = ""
 
 
 # plotext writes every run as its full SGR sequence (reset first) followed by its text.
@@ -86,12 +97,14 @@ def minute_origin(now: float) -> float:
     return math.ceil(now / 60.0) * 60.0
 
 
-def render_chart(series: Sequence[Series], title: str, width: int, height: int,
+def render_chart(series: Sequence[Series | tuple[Sequence[float], Sequence[float]]],
+                 title: str, width: int, height: int,
                  dark: bool = True) -> AnsiLines | Text:
     """The chart; no data says so instead of drawing empty axes. The same inputs give the
     same (cached) object: callers may compare by identity to skip a repaint."""
-    key: ChartKey = (tuple((tuple(xs), tuple(ys)) for xs, ys in series), title,
-                     max(20, width), max(5, height), dark)
+    # (xs, ys) pairs are welcome too: a series without a label
+    key: ChartKey = (tuple(Series(tuple(s[0]), tuple(s[1]), *s[2:]) for s in series),
+                     title, max(20, width), max(5, height), dark)
     with _lock:
         chart = _cache.get(key)
         if chart is None:
@@ -101,17 +114,37 @@ def render_chart(series: Sequence[Series], title: str, width: int, height: int,
 
 def _build(series: tuple[Series, ...], title: str, width: int, height: int,
            dark: bool) -> AnsiLines | Text:
-    if not any(xs for xs, _ in series):
+    if not any(s.xs for s in series):
         return Text(f"{title}: no data", style="dim")
+    labelled = any(s.label for s in series)
     fig = plt.figure
     fig.clear()
-    fig.plot_size(width, height)
+    fig.plot_size(width, height - 1 if labelled else height)
     fig.theme("dark" if dark else "default")
-    for xs, ys in series:
+    for i, (xs, ys, _) in enumerate(series):
         if xs:
-            fig.draw(fig.signal(list(xs), list(ys)))
+            marker = plt.marker("hd", pixel=SERIES_COLOURS[i % len(SERIES_COLOURS)])
+            fig.draw(fig.signal(list(xs), list(ys), marker=marker if labelled else None))
+    # Every quantity charted here (RTT, loss, CPU, traffic) is never negative: the y axis
+    # starts at 0, so a flat 0 % loss is a line on the floor, not the middle of -1 … 1.
+    fig.ruler(axis="y").lim(0, None)
     fig.title(title)
-    return ansi_lines(fig.build().string())
+    chart = ansi_lines(fig.build().string())
+    if not labelled:
+        return chart
+    return AnsiLines((*chart.lines, _legend(series)))
+
+
+def _legend(series: tuple[Series, ...]) -> tuple[Segment, ...]:
+    """One line under the chart: each series' name in its colour (plotext's own legend box
+    needs two rows an entry, more than a chart of 10 rows has for four vantages). A series
+    without points keeps its place and colour, dimmed."""
+    out = [Segment("    ")]
+    for i, (xs, _, label) in enumerate(series):
+        colour = SERIES_COLOURS[i % len(SERIES_COLOURS)]
+        out.append(Segment(f"━ {label}", Style(color=colour, dim=not xs)))
+        out.append(Segment("   "))
+    return tuple(out[:-1])
 
 
 class Chart(Static):

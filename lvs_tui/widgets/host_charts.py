@@ -50,15 +50,16 @@ def ping_charts(cfg: Config, store: StateStore, address: str, now: float) -> Cha
     start = now - ping_span(cfg, store)
     rtt: list[Series] = []
     loss: list[Series] = []
+    names = {v.id: v.name for v in cfg.vantages}
     for vid in dict.fromkeys([local_vantage(cfg), *(v.id for v in cfg.vantages)]):
         good = [s for s in store.pings(vid, address)
                 if s.error is None and s.sent and start < s.t <= now]
         points = [(s.t - now, s.rtt * 1000) for s in good if s.rtt is not None]
-        if points:
-            rtt.append((tuple(x for x, _ in points), tuple(y for _, y in points)))
-        if good:
-            loss.append((tuple(s.t - now for s in good),
-                         tuple(100.0 * s.lost / s.sent for s in good)))
+        name = names.get(vid, vid)
+        # every vantage a series, empty or not: its colour is its place
+        rtt.append(Series(tuple(x for x, _ in points), tuple(y for _, y in points), name))
+        loss.append(Series(tuple(s.t - now for s in good),
+                           tuple(100.0 * s.lost / s.sent for s in good), name))
     return {"rtt-chart": (rtt, f"{address} RTT ms (s ago)"),
             "loss-chart": (loss, f"{address} loss %")}
 
@@ -76,8 +77,9 @@ def zabbix_charts(samples: Callable[[Metric], Sequence[MetricSample]], now: floa
         series: list[Series] = []
         for m in metrics:
             shown = [s for s in samples(m) if start <= s.clock <= now]
-            series.append((tuple((s.clock - origin) / 60 for s in shown),
-                           tuple(s.value * scale for s in shown)))
+            series.append(Series(tuple((s.clock - origin) / 60 for s in shown),
+                                 tuple(s.value * scale for s in shown),
+                                 m.value.split("_")[-1] if len(metrics) > 1 else ""))
         out[key] = (series, f"{title} (min before {at})")
     return out
 
