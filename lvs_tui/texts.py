@@ -18,9 +18,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from lvs_tui.config import Config
+from lvs_tui.config import Config, VantageKind
 from lvs_tui.fleet import Contact, Host, Role
 from lvs_tui.runbook import Runbook, contacts_for, is_office, load_runbook
+from lvs_tui.signals import HostSignals, Reach
 from lvs_tui.situation import ImpactLevel, Situation, SituationId
 
 
@@ -59,7 +60,8 @@ class TextContext:
     vantage_lines: tuple[str, ...] = ()  # per-vantage results; default: the evidence
     progress: str = ""  # update: what happened since the last notice
     cause: str = ""  # e.g. 5666's error information: 疑似电源故障
-    source_ip: str = ""  # network handoff: where it was pinged from
+    source_ip: str = ""  # network handoff: where it was pinged from, as the operator says
+    sources: tuple[str, ...] = ()  # else the vantages it fails from ("": this terminal)
     borrow_duration: str = ""
     reason: str = ""
     stock: str = ""  # stock location of the borrowed model
@@ -277,11 +279,32 @@ def _recovered(ctx: TextContext) -> dict[str, str]:
             "lingering": lingering}
 
 
+def handoff_sources(cfg: Config, situation: Situation, signals: HostSignals
+                    ) -> tuple[str, ...]:
+    """Where the down addresses fail from, for the network duty's "源 IP": each vantage
+    that sees one of them down, by name and the machine it pings from (a VIP lost from
+    联通 only is 联通's probe host, not this terminal); "" is this terminal."""
+    down = set(situation.down_addresses)
+    failing = {s.vantage for s in signals.addresses
+               if s.address in down and s.reach is Reach.DOWN}
+    out = []
+    for v in cfg.vantages:
+        if v.id not in failing:
+            continue
+        machine = {VantageKind.ZABBIX_PROXY: v.probe_host,
+                   VantageKind.SSH_FPING: v.ssh_host}.get(v.kind, "")
+        local = v.kind is VantageKind.LOCAL
+        out.append("" if local else f"{v.name} ({machine})" if machine else v.name)
+    return tuple(out)
+
+
 def _network(ctx: TextContext) -> dict[str, str]:
     texts = ctx.runbook.texts
     lines = ctx.vantage_lines or _address_lines(ctx)
     return {
-        "source": ctx.source_ip or texts["phrase.source_default"],
+        "source": ctx.source_ip or _sep(ctx).join(x or texts["phrase.source_default"]
+                                                  for x in ctx.sources)
+        or texts["phrase.source_default"],
         "targets": _down(ctx),
         "vantages": "\n".join(f"- {line}" for line in lines) or texts["phrase.no_vantages"],
         "traceroute": ctx.traceroute.strip() or texts["phrase.no_traceroute"],

@@ -154,3 +154,19 @@ def test_own_checks_say_who_comes_after_them(capsys) -> None:
     assert row["then"]["contact"]["role"] == "network_duty"
     main(["check", "--demo", "--scenario", "side-down", "--at", "300"])
     assert "then 网络组值班 010-00000004" in capsys.readouterr().out
+
+
+def test_network_handoff_names_the_vantages_it_fails_from(capsys) -> None:
+    """源 IP is where the address fails from: a VIP lost from 联通 only is 联通's probe
+    host; a broken path from here is this terminal."""
+    main(["notice", "203.0.113.45", "--demo", "--scenario", "vip-carrier-loss", "--at", "300",
+          "--kind", "network"])
+    assert "源 IP：联通 (probe-unicom)\n" in capsys.readouterr().out
+    main(["notice", "lvs-bgp-01", "--demo", "--scenario", "path-broken", "--at", "300",
+          "--kind", "network"])
+    assert "源 IP：本值班终端\n" in capsys.readouterr().out
+    main(["notice", "lvs-unicom-02", "--demo", "--scenario", "side-down", "--at", "300",
+          "--kind", "network"])
+    out = capsys.readouterr().out
+    assert ("源 IP：本值班终端、电信 (probe-telecom)、联通 (probe-unicom)、"
+            "移动 (probe-mobile)") in out

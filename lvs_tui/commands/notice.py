@@ -8,7 +8,7 @@ import sys
 from lvs_tui.board import Board
 from lvs_tui.commands.check import add_source_options, collect
 from lvs_tui.config import ConfigError
-from lvs_tui.texts import TextKind, context, render
+from lvs_tui.texts import TextKind, context, handoff_sources, render
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -47,7 +47,8 @@ def run(args: argparse.Namespace) -> int:
     assert row is not None
     try:
         ctx = context(cfg, row.situation, row.host, (), board.now, cause=args.cause,
-                      progress=args.progress)
+                      progress=args.progress,
+                      sources=handoff_sources(cfg, row.situation, row.signals))
         print(render(TextKind(args.kind), ctx))
     except ConfigError as exc:  # a team runbook with a broken template
         for line in exc.lines:

@@ -132,7 +132,9 @@ class DutyDesk:
             ctx = texts.context(self.cfg, row.situation, row.host,
                                 self.confirmations(row.host.name), now,
                                 runbook=self.runbook,
-                                traceroute=self.handoff_attachments(row.host.name))
+                                traceroute=self.handoff_attachments(row.host.name),
+                                sources=texts.handoff_sources(self.cfg, row.situation,
+                                                              row.signals))
             return texts.render(kind, ctx)
         except Exception as exc:
             raise ValueError(f"cannot generate the {kind} text: {exc}") from None
