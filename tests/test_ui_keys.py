@@ -650,3 +650,17 @@ async def test_line_tables_keep_strips_only_for_the_rows_they_show(tmp_path: Pat
         assert len(seen) > len(matrix.row_keys())  # the cursor did visit other hosts
         fleet = table(r.app)
         assert set(fleet._strips) <= set(fleet.hosts())
+
+
+async def test_copied_network_handoff_names_the_carrier_it_fails_from(tmp_path: Path
+                                                                       ) -> None:
+    """A VIP lost from 联通 only: `c` on its host copies the network handoff, whose 源 IP is
+    联通's probe host, not this terminal."""
+    r = rig(tmp_path, "vip-carrier-loss", at=300)
+    async with r.app.run_test(size=(120, 40)) as pilot:
+        await r.app.next_board()
+        await pilot.pause()
+        await pilot.press("c")
+        await pilot.pause()
+        assert "网络组值班你好" in r.app.clipboard
+        assert "源 IP：联通 (probe-unicom)\n" in r.app.clipboard
