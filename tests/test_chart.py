@@ -54,7 +54,7 @@ def test_labelled_series_get_a_colour_each_and_a_legend_line_that_names_them() -
     legend = {seg.text: seg.style for seg in chart.lines[-1] if seg.text.strip()}
     assert list(legend) == ["━ 本地", "━ 联通", "━ 电信"]
     assert legend["━ 联通"].dim and not legend["━ 本地"].dim
-    colours = [legend[k].color.name for k in legend]
+    colours = [legend[k].color.number for k in legend]
     assert colours == list(SERIES_COLOURS[:3])
     drawn = {seg.style.color.number for line in chart.lines[:-1] for seg in line
              if seg.style and seg.style.color and seg.text.strip("─┌┐└┘│┤┬ 0123456789.-")}

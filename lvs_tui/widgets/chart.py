@@ -27,6 +27,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 import plotext as plt
+from rich.color import Color
 from rich.console import Console, ConsoleOptions
 from rich.segment import Segment
 from rich.style import Style
@@ -35,8 +36,10 @@ from textual.cache import LRUCache
 from textual.widgets import Static
 
 # One colour per labelled series, by position (the same vantage, the same colour, in both
-# ping charts); none is the axes' colour in plotext's dark theme (yellow) or red (down).
-SERIES_COLOURS = ("cyan", "magenta", "green", "blue", "white", "bright_black")
+# ping charts), as terminal colour numbers plotext and rich both take: cyan, magenta, green,
+# blue, bright magenta, grey. None is the axes' yellow, red (down), or white/black (lost
+# on one of the two backgrounds).
+SERIES_COLOURS = (6, 5, 2, 4, 13, 8)
 
 
 class Series(NamedTuple):
@@ -142,7 +145,7 @@ def _legend(series: tuple[Series, ...]) -> tuple[Segment, ...]:
     out = [Segment("    ")]
     for i, (xs, _, label) in enumerate(series):
         colour = SERIES_COLOURS[i % len(SERIES_COLOURS)]
-        out.append(Segment(f"━ {label}", Style(color=colour, dim=not xs)))
+        out.append(Segment(f"━ {label}", Style(color=Color.from_ansi(colour), dim=not xs)))
         out.append(Segment("   "))
     return tuple(out[:-1])
 
