@@ -85,6 +85,27 @@ async def test_situation_word_gives_way_to_the_5666_flag(tmp_path: Path) -> None
         assert "◐ VIP partly down for" in side  # the side pane has room for the word
 
 
+async def test_a_failing_source_is_never_cut_off_the_header(tmp_path: Path) -> None:
+    """80 columns show four or five sources: the 5666 page, last in the usual order, comes
+    first when it fails, so it is on screen."""
+    from lvs_tui.state import SourceStatus
+
+    r = rig(tmp_path)
+    async with r.app.run_test(size=(80, 24)) as pilot:
+        await r.app.next_board()
+        await pilot.pause()
+        header = r.app.screen.query_one("#header")
+        assert "5666" not in header.render_line(1).text  # healthy: cut off at 80 columns
+        t = r.clock.t
+        r.store.set_source(SourceStatus("alert_page", SourceState.DOWN, t - 60, "HTTP 502",
+                                        t - 300))
+        r.advance(r.k + 1)
+        await r.app.next_board()
+        await pilot.pause()
+        line = header.render_line(1).text
+        assert line.lstrip().startswith("✖ 5666 down"), line
+
+
 async def test_cursor_follows_its_host_when_rows_resort(tmp_path: Path) -> None:
     r = rig(tmp_path, at=40)  # before the fault: everyone ok, sorted by IDC
     async with r.app.run_test(size=(120, 40)) as pilot:

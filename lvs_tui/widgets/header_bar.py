@@ -68,7 +68,7 @@ def header_text(cfg: Config, board: Board | None, now: float, paused: bool,
             style = color(palette, var) + (" bold" if n and key == "down" else "")
             text.append(f"{glyph} {n} {key}  ", style=style if n or key == "ok" else "dim")
     text.append("\n ")
-    sources = sorted(board.sources if board else (), key=lambda s: _source_rank(s.name))
+    sources = sorted(board.sources if board else (), key=_source_rank)
     if not sources:
         text.append("no sources reporting", style=color(palette, "status-unknown"))
     for i, s in enumerate(sources):
@@ -78,9 +78,13 @@ def header_text(cfg: Config, board: Board | None, now: float, paused: bool,
     return text
 
 
-def _source_rank(name: str) -> tuple[int, str]:
+def _source_rank(s: SourceStatus) -> tuple[int, int, str]:
+    """Sources in trouble first: the line is cut at the right edge (80 columns show four or
+    five), and a failing 5666 page or vantage must never be the part cut off. Then ICMP,
+    Zabbix, the vantages, the 5666 page; sources not configured last."""
+    trouble = 2 if s.state is SourceState.OFF else 1 if s.state is SourceState.OK else 0
     order = {"icmp": 0, "zabbix": 1, "alert_page": 3}
-    return (order.get(name, 2), name)
+    return (trouble, order.get(s.name, 2), s.name)
 
 
 class HeaderBar(Static):
