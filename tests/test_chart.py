@@ -18,8 +18,9 @@ from lvs_tui.widgets.chart import (
     render_chart,
 )
 
-SERIES = (tuple(float(-i) for i in range(90)), tuple(1.0 + (i % 7) * 0.1 for i in range(90)))
-GAPPY = ((-30.0, -20.0, -3.0), (5.0, 50.0, 0.0))  # lost samples stay gaps
+SERIES = Series(tuple(float(-i) for i in range(90)),
+                tuple(1.0 + (i % 7) * 0.1 for i in range(90)))
+GAPPY = Series((-30.0, -20.0, -3.0), (5.0, 50.0, 0.0))  # lost samples stay gaps
 
 
 @pytest.mark.parametrize("dark", [True, False])
@@ -64,7 +65,7 @@ def test_labelled_series_get_a_colour_each_and_a_legend_line_that_names_them() -
 def test_the_y_axis_starts_at_zero() -> None:
     """RTT, loss, CPU and traffic are never negative: all-zero loss is a line on the floor,
     not the middle of an axis from -1 to 1."""
-    chart = render_chart([((-3.0, -2.0, -1.0), (0.0, 0.0, 0.0))], "loss %", 40, 10)
+    chart = render_chart([Series((-3.0, -2.0, -1.0), (0.0, 0.0, 0.0))], "loss %", 40, 10)
     assert isinstance(chart, AnsiLines)
     text = "\n".join("".join(seg.text for seg in line) for line in chart.lines)
     assert "-0" not in text.split("└")[0] and "-1" not in text.split("└")[0]  # y labels
@@ -72,7 +73,7 @@ def test_the_y_axis_starts_at_zero() -> None:
 
 
 def test_no_data_says_so() -> None:
-    chart = render_chart([((), ())], "loss %", 70, 12)
+    chart = render_chart([Series((), ())], "loss %", 70, 12)
     assert isinstance(chart, Text) and chart.plain == "loss %: no data"
 
 
@@ -80,7 +81,7 @@ def test_cache_gives_the_same_chart_for_the_same_inputs_and_a_new_one_otherwise(
     clear_chart_cache()
     first = render_chart((SERIES, GAPPY), "RTT ms", 70, 12)
     assert render_chart([SERIES, GAPPY], "RTT ms", 70, 12) is first  # lists or tuples
-    changed = (GAPPY[0], (5.0, 51.0, 0.0))  # one sample differs: never the stale chart
+    changed = Series(GAPPY.xs, (5.0, 51.0, 0.0))  # one sample differs: never the stale chart
     fresh = render_chart((SERIES, changed), "RTT ms", 70, 12)
     assert fresh is not first and isinstance(fresh, AnsiLines)
     assert fresh.lines != first.lines
@@ -91,7 +92,7 @@ def test_cache_gives_the_same_chart_for_the_same_inputs_and_a_new_one_otherwise(
         assert other is not first
     # bounded: the oldest entries go
     for n in range(CACHE_SIZE + 5):
-        render_chart(((tuple(float(-i) for i in range(3)), (1.0, 2.0, float(n))),),
+        render_chart((Series(tuple(float(-i) for i in range(3)), (1.0, 2.0, float(n))),),
                      "x", 30, 6)
     assert render_chart((SERIES, GAPPY), "RTT ms", 70, 12) is not first
 

@@ -100,13 +100,11 @@ def minute_origin(now: float) -> float:
     return math.ceil(now / 60.0) * 60.0
 
 
-def render_chart(series: Sequence[Series | tuple[Sequence[float], Sequence[float]]],
-                 title: str, width: int, height: int,
+def render_chart(series: Sequence[Series], title: str, width: int, height: int,
                  dark: bool = True) -> AnsiLines | Text:
     """The chart; no data says so instead of drawing empty axes. The same inputs give the
     same (cached) object: callers may compare by identity to skip a repaint."""
-    # (xs, ys) pairs are welcome too: a series without a label
-    key: ChartKey = (tuple(Series(tuple(s[0]), tuple(s[1]), *s[2:]) for s in series),
+    key: ChartKey = (tuple(Series(tuple(s.xs), tuple(s.ys), s.label) for s in series),
                      title, max(20, width), max(5, height), dark)
     with _lock:
         chart = _cache.get(key)
