@@ -60,8 +60,7 @@ class TextContext:
     vantage_lines: tuple[str, ...] = ()  # per-vantage results; default: the evidence
     progress: str = ""  # update: what happened since the last notice
     cause: str = ""  # e.g. 5666's error information: 疑似电源故障
-    source_ip: str = ""  # network handoff: where it was pinged from, as the operator says
-    sources: tuple[str, ...] = ()  # else the vantages it fails from ("": this terminal)
+    sources: tuple[str, ...] = ()  # network handoff: where it fails from ("": this terminal)
     borrow_duration: str = ""
     reason: str = ""
     stock: str = ""  # stock location of the borrowed model
@@ -302,9 +301,8 @@ def _network(ctx: TextContext) -> dict[str, str]:
     texts = ctx.runbook.texts
     lines = ctx.vantage_lines or _address_lines(ctx)
     return {
-        "source": ctx.source_ip or _sep(ctx).join(x or texts["phrase.source_default"]
-                                                  for x in ctx.sources)
-        or texts["phrase.source_default"],
+        "source": _sep(ctx).join(x or texts["phrase.source_default"]
+                                 for x in ctx.sources or ("",)),
         "targets": _down(ctx),
         "vantages": "\n".join(f"- {line}" for line in lines) or texts["phrase.no_vantages"],
         "traceroute": ctx.traceroute.strip() or texts["phrase.no_traceroute"],

@@ -79,7 +79,7 @@ GOLDEN_CASES = {
                    ("recovered", T0 + 5100)), T0 + 5200, {}, RB),
     "reboot": (TextKind.REBOOT, DOWN, (), T0 + 240, {}, RB),
     "network": (TextKind.NETWORK, CARRIER, (), T0 + 300,
-                {"source_ip": "192.0.2.250", "traceroute": TRACEROUTE,
+                {"sources": ("192.0.2.250",), "traceroute": TRACEROUTE,
                  "vantage_lines": ("本地: 5/5 answered, 1.2 ms", "电信: 5/5 answered, 8.0 ms",
                                    "联通: 0/5 answered")}, RB),
     "network_path_broken": (TextKind.NETWORK, replace(
