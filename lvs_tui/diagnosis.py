@@ -123,7 +123,7 @@ def _describe(v: SideView, since: float | None = None) -> str:
     apart, so "answers from 电信" never stands beside a host that is down."""
     label = v.side.zh if v.side is not Side.VIP else "VIP"
     since = v.silent_since if since is None else since
-    fresh = set(v.up_after(since)) if v.down_from and since is not None else set(v.up_from)
+    fresh = set(v.up_from if since is None else v.up_after(since))
     parts = []
     if v.down_from:
         parts.append("不通 from " + ", ".join(v.down_from))
