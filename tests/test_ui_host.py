@@ -287,3 +287,23 @@ async def test_drill_down_starts_on_the_address_that_is_down(tmp_path: Path) -> 
         assert main.table.host_under_cursor() == host and screen.host != host
         plan = r.app._chart_plan()
         assert plan is not None and plan.host == host and plan.address == vip
+
+
+async def test_chart_plan_waits_for_a_view_installed_but_not_composed(tmp_path: Path) -> None:
+    """The first `enter` installs the host view, then composes it: a timer asking for the
+    charts to build ahead in between got no chart widgets and took the console down
+    (seen under load). Until the view is composed there is no plan."""
+    from lvs_tui.screens.host import INSTALLED
+
+    r = rig(tmp_path)
+    async with r.app.run_test(size=(120, 40)) as pilot:
+        await r.app.next_board()
+        await pilot.pause()
+        r.app.install_screen(HostScreen(VICTIM), INSTALLED)
+        assert r.app.main_screen().table.host_under_cursor() == VICTIM
+        assert r.app._chart_plan() is None
+        r.app.prepare_host_charts()  # what the timer calls
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(r.app.screen, HostScreen) and r.app.is_running
+        assert r.app._chart_plan() is not None

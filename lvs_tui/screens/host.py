@@ -316,13 +316,15 @@ class HostScreen(DutyScreen):
 
     def chart_plan(self, host: str | None = None) -> ChartPlan | None:
         """The charts the next board will want for `host` (default: the one shown), at the
-        sizes on screen; None before the first layout. The evaluation thread builds them
-        ahead, so `enter` and the next board find them in the cache."""
+        sizes on screen; None before the view is composed and laid out (a timer may ask
+        between `install_screen` and the first `enter`'s compose). The evaluation thread
+        builds them ahead, so `enter` and the next board find them in the cache."""
         host = host or self.host
         same = host == self.host
         ids = CHART_IDS if not same or self.hours == 1 else PING_CHARTS
-        charts = [self.query_one(f"#{i}", Chart) for i in ids]
-        if not all(c.size for c in charts):
+        shown = {c.id: c for c in self.query(Chart)}  # none until the view is composed
+        charts = [shown[i] for i in ids if i in shown]
+        if len(charts) < len(ids) or not all(c.size for c in charts):
             return None
         if same and self.address:
             address = self.address
