@@ -9,10 +9,11 @@ from rich.text import Text
 
 from lvs_tui.widgets.chart import (
     CACHE_SIZE,
-    SERIES_COLOURS,
+    DEFAULT_COLOURS,
     AnsiLines,
     Chart,
     Series,
+    chart_colours,
     clear_chart_cache,
     minute_origin,
     render_chart,
@@ -43,23 +44,28 @@ def test_chart_lines_equal_richs_own_decoding(dark: bool) -> None:
 
 
 def test_labelled_series_get_a_colour_each_and_a_legend_line_that_names_them() -> None:
-    """One series a vantage: each drawn in its own colour, named in that colour on the
-    chart's last line (plotext's legend box does not fit four vantages in 10 rows); a
-    vantage without points keeps its place, dimmed."""
+    """One series a vantage: each drawn in its theme colour ($chart-1 …), named in that
+    colour on the chart's last line (plotext's legend box does not fit four vantages in 10
+    rows); a vantage without points keeps its place, dimmed."""
+    from lvs_tui.widgets.theming import load_theme
+
     clear_chart_cache()
+    theme = chart_colours(load_theme("light").variables)
+    assert theme != DEFAULT_COLOURS  # the light theme's own, not the dark default
     local = Series(SERIES[0], SERIES[1], "本地")
     silent = Series((), (), "联通")
     remote = Series(GAPPY[0], GAPPY[1], "电信")
-    chart = render_chart((local, silent, remote), "RTT ms", 70, 12)
+    chart = render_chart((local, silent, remote), "RTT ms", 70, 12, False, theme)
     assert isinstance(chart, AnsiLines) and len(chart.lines) == 12
     legend = {seg.text: seg.style for seg in chart.lines[-1] if seg.text.strip()}
     assert list(legend) == ["━ 本地", "━ 联通", "━ 电信"]
     assert legend["━ 联通"].dim and not legend["━ 本地"].dim
-    colours = [legend[k].color.number for k in legend]
-    assert colours == list(SERIES_COLOURS[:3])
-    drawn = {seg.style.color.number for line in chart.lines[:-1] for seg in line
-             if seg.style and seg.style.color and seg.text.strip("─┌┐└┘│┤┬ 0123456789.-")}
-    assert {legend["━ 本地"].color.number, legend["━ 电信"].color.number} <= drawn
+    colours = [legend[k].color.triplet.hex for k in legend]
+    assert colours == list(theme[:3])
+    drawn = {seg.style.color.triplet.hex for line in chart.lines[:-1] for seg in line
+             if seg.style and seg.style.color and seg.style.color.triplet
+             and seg.text.strip("─┌┐└┘│┤┬ 0123456789.-")}
+    assert {colours[0], colours[2]} <= drawn
 
 
 def test_the_y_axis_starts_at_zero() -> None:

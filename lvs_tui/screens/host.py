@@ -333,7 +333,7 @@ class HostScreen(DutyScreen):
             address = first_address(self.app.cfg, host,  # type: ignore[attr-defined]
                                     row.situation.down_addresses if row else ())
         return ChartPlan(host, address, tuple((c.id or "", *c.size) for c in charts),
-                         charts[0].dark())
+                         charts[0].dark(), charts[0].colours())
 
     def _latest_line(self, now: float) -> str:
         row = self.row

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import re
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
@@ -35,11 +35,17 @@ from rich.text import Text
 from textual.cache import LRUCache
 from textual.widgets import Static
 
+from lvs_tui.widgets.theming import DEFAULTS
+
 # One colour per labelled series, by position (the same vantage, the same colour, in both
-# ping charts), as terminal colour numbers plotext and rich both take: cyan, magenta, green,
-# blue, bright magenta, grey. None is the axes' yellow, red (down), or white/black (lost
-# on one of the two backgrounds).
-SERIES_COLOURS = (6, 5, 2, 4, 13, 8)
+# ping charts): the theme's $chart-1 … $chart-6; the dark theme's where no theme is given.
+CHART_VARS = tuple(f"chart-{i}" for i in range(1, 7))
+DEFAULT_COLOURS = tuple(DEFAULTS[v] for v in CHART_VARS)
+
+
+def chart_colours(palette: Mapping[str, str]) -> tuple[str, ...]:
+    """The series colours of a theme's variables (`app.theme_variables`)."""
+    return tuple(palette.get(v) or DEFAULTS[v] for v in CHART_VARS)
 
 
 class Series(NamedTuple):
@@ -82,7 +88,7 @@ def ansi_lines(ansi: str) -> AnsiLines:
                            for line in ansi.rstrip("\n").split("\n")))
 
 
-ChartKey = tuple[tuple[Series, ...], str, int, int, bool]
+ChartKey = tuple[tuple[Series, ...], str, int, int, bool, tuple[str, ...]]
 CACHE_SIZE = 32  # five charts a host view; a few hosts and ranges back
 _cache: LRUCache[ChartKey, AnsiLines | Text] = LRUCache(CACHE_SIZE)
 _lock = threading.Lock()  # plotext's one figure and the cache, shared by two threads
@@ -101,11 +107,12 @@ def minute_origin(now: float) -> float:
 
 
 def render_chart(series: Sequence[Series], title: str, width: int, height: int,
-                 dark: bool = True) -> AnsiLines | Text:
+                 dark: bool = True, colours: tuple[str, ...] = DEFAULT_COLOURS
+                 ) -> AnsiLines | Text:
     """The chart; no data says so instead of drawing empty axes. The same inputs give the
     same (cached) object: callers may compare by identity to skip a repaint."""
     key: ChartKey = (tuple(Series(tuple(s.xs), tuple(s.ys), s.label) for s in series),
-                     title, max(20, width), max(5, height), dark)
+                     title, max(20, width), max(5, height), dark, colours)
     with _lock:
         chart = _cache.get(key)
         if chart is None:
@@ -114,7 +121,7 @@ def render_chart(series: Sequence[Series], title: str, width: int, height: int,
 
 
 def _build(series: tuple[Series, ...], title: str, width: int, height: int,
-           dark: bool) -> AnsiLines | Text:
+           dark: bool, colours: tuple[str, ...]) -> AnsiLines | Text:
     if not any(s.xs for s in series):
         return Text(f"{title}: no data", style="dim")
     labelled = any(s.label for s in series)
@@ -124,7 +131,8 @@ def _build(series: tuple[Series, ...], title: str, width: int, height: int,
     fig.theme("dark" if dark else "default")
     for i, (xs, ys, _) in enumerate(series):
         if xs:
-            marker = plt.marker("hd", pixel=SERIES_COLOURS[i % len(SERIES_COLOURS)])
+            rgb = Color.parse(colours[i % len(colours)]).get_truecolor()
+            marker = plt.marker("hd", pixel=tuple(rgb))
             fig.draw(fig.signal(list(xs), list(ys), marker=marker if labelled else None))
     # Every quantity charted here (RTT, loss, CPU, traffic) is never negative: the y axis
     # starts at 0, so a flat 0 % loss is a line on the floor, not the middle of -1 … 1.
@@ -133,17 +141,17 @@ def _build(series: tuple[Series, ...], title: str, width: int, height: int,
     chart = ansi_lines(fig.build().string())
     if not labelled:
         return chart
-    return AnsiLines((*chart.lines, _legend(series)))
+    return AnsiLines((*chart.lines, _legend(series, colours)))
 
 
-def _legend(series: tuple[Series, ...]) -> tuple[Segment, ...]:
+def _legend(series: tuple[Series, ...], colours: tuple[str, ...]) -> tuple[Segment, ...]:
     """One line under the chart: each series' name in its colour (plotext's own legend box
     needs two rows an entry, more than a chart of 10 rows has for four vantages). A series
     without points keeps its place and colour, dimmed."""
     out = [Segment("    ")]
     for i, (xs, _, label) in enumerate(series):
-        colour = SERIES_COLOURS[i % len(SERIES_COLOURS)]
-        out.append(Segment(f"━ {label}", Style(color=Color.from_ansi(colour), dim=not xs)))
+        colour = colours[i % len(colours)]
+        out.append(Segment(f"━ {label}", Style(color=colour, dim=not xs)))
         out.append(Segment("   "))
     return tuple(out[:-1])
 
@@ -175,9 +183,13 @@ class Chart(Static):
         theme = getattr(self.app, "current_theme", None)
         return bool(getattr(theme, "dark", True))
 
+    def colours(self) -> tuple[str, ...]:
+        return chart_colours(self.app.theme_variables)
+
     def _draw(self) -> None:
         width, height = self.size.width or 40, self.size.height or 12
-        chart = render_chart(self._series, self.chart_title, width, height, self.dark())
+        chart = render_chart(self._series, self.chart_title, width, height, self.dark(),
+                             self.colours())
         if chart is self._shown:
             return  # the same inputs: already on screen, no repaint
         self._shown = chart

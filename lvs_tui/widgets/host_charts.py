@@ -19,7 +19,13 @@ from rich.text import Text
 
 from lvs_tui.config import Config
 from lvs_tui.state import Metric, MetricSample, StateStore
-from lvs_tui.widgets.chart import AnsiLines, Series, minute_origin, render_chart
+from lvs_tui.widgets.chart import (
+    DEFAULT_COLOURS,
+    AnsiLines,
+    Series,
+    minute_origin,
+    render_chart,
+)
 from lvs_tui.widgets.lines import local_vantage
 
 PING_SHARE = 0.9  # of a ring's time span: the oldest samples drop off while a view is open
@@ -92,6 +98,7 @@ class ChartPlan:
     address: str
     sizes: tuple[tuple[str, int, int], ...]  # (chart id, width, height)
     dark: bool
+    colours: tuple[str, ...] = DEFAULT_COLOURS  # the theme's series colours
 
 
 def prepare_charts(plan: ChartPlan, cfg: Config, store: StateStore, now: float
@@ -100,5 +107,5 @@ def prepare_charts(plan: ChartPlan, cfg: Config, store: StateStore, now: float
     and return them by chart id. Runs on the evaluation thread: cache and plotext are locked."""
     inputs = {**ping_charts(cfg, store, plan.address, now),
               **zabbix_charts(lambda m: store.metrics(plan.host, m), now, 1, cfg.duty.tz)}
-    return {chart_id: render_chart(*inputs[chart_id], width, height, plan.dark)
+    return {chart_id: render_chart(*inputs[chart_id], width, height, plan.dark, plan.colours)
             for chart_id, width, height in plan.sizes if chart_id in inputs}

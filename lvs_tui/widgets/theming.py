@@ -22,14 +22,17 @@ _BASE = {f.name for f in fields(Theme)} - {"name", "dark", "variables", "luminos
 # What a theme file must define: the widgets rely on every one of them.
 SEMANTIC = ("status-down", "status-major", "status-warning", "status-ok", "status-unknown",
             "status-stale", "status-loss", "spark-in", "spark-out", "spark-gap", "mode-single",
-            "mode-ha", "mode-ssl", "paused", "row-problem")
+            "mode-ha", "mode-ssl", "paused", "row-problem",
+            *(f"chart-{i}" for i in range(1, 7)))
 
 # Fallbacks (the dark theme's values) so a partial user theme still parses.
 DEFAULTS = {"status-down": "#ff4040", "status-major": "#ff8a3d", "status-warning": "#e8c547",
             "status-ok": "#4caf6e", "status-unknown": "#8a94a3", "status-stale": "#5f6875",
             "status-loss": "#e8c547", "spark-in": "#5fa8e8", "spark-out": "#b48ee0",
             "spark-gap": "#4a525e", "mode-single": "#e0a030", "mode-ha": "#5fa8e8",
-            "mode-ssl": "#b48ee0", "paused": "#e8c547", "row-problem": "#2a1618"}
+            "mode-ssl": "#b48ee0", "paused": "#e8c547", "row-problem": "#2a1618",
+            "chart-1": "#4fc1d9", "chart-2": "#c678dd", "chart-3": "#98c379",
+            "chart-4": "#61afef", "chart-5": "#e06c9f", "chart-6": "#9aa1ab"}
 
 
 class ThemeError(Exception):
