@@ -27,8 +27,8 @@ from lvs_tui import heap
 from lvs_tui.board import Board, EvalMemo, HostRow, evaluate
 from lvs_tui.clipboard import CopyResult, copy_out, osc52_supported
 from lvs_tui.config import Config
+from lvs_tui.duty import DutyDesk
 from lvs_tui.probes import Source
-from lvs_tui.screens.desk import DutyDesk
 from lvs_tui.state import SourceState, SourceStatus, StateStore
 from lvs_tui.widgets.fleet_table import FleetLine
 from lvs_tui.widgets.host_charts import ChartPlan, prepare_charts
@@ -139,7 +139,8 @@ class LvsApp(App[int]):
         self._eval_memo = EvalMemo()  # what did not change since the last evaluation
         self.clock = clock
         self.desk = desk if desk is not None else DutyDesk(config)
-        self.desk.store = self.store  # login results of ssh actions are diagnosis signals
+        # Login results of ssh actions are diagnosis signals; the log's health is a source.
+        self.desk.store = self.store
         self.theme_choice = theme or config.duty.theme
         self.bell_on = config.duty.bell if bell is None else bell
         self.state_dir = state_dir
@@ -189,6 +190,7 @@ class LvsApp(App[int]):
 
     def on_unmount(self) -> None:
         self._eval_pool.shutdown(wait=False, cancel_futures=True)
+        self.desk.close()  # the log writes still queued were confirmed on screen
         if self._heap_saved is not None:
             heap.give_back(self._heap_saved)
 
@@ -413,21 +415,27 @@ class LvsApp(App[int]):
 
         return next((s for s in self.screen_stack if isinstance(s, MainScreen)), None)
 
-    def copy_text(self, host: str, kind: str, text: str) -> CopyResult:
-        """Copy by every road, log it, toast where it went; modal when OSC 52 is unlikely."""
+    def copy_text(self, host: str, kind: str, text: str) -> None:
+        """Copy by every road, log it, toast where it went; modal when OSC 52 is unlikely.
+        OSC 52 goes out at once; tmux and the file are written off the UI thread."""
+        self.copy_to_clipboard(text)
+        self.run_worker(self._copy_roads(host, kind, text), group="copy",
+                        exit_on_error=False)
+
+    async def _copy_roads(self, host: str, kind: str, text: str) -> None:
         label = f"{kind} text for {host}"
-        result = copy_out(text, f"{host}-{kind}", label, self.copy_to_clipboard, self.state_dir)
+        result = await asyncio.to_thread(copy_out, text, f"{host}-{kind}", label,
+                                         osc52_supported(), self.state_dir)
         self.last_copy = result
-        self.desk.record_text(host, kind, text, "copied", self.clock())
         lines = [f"copied {label}", f"→ {result.where}"]
         if result.file_error:
             lines.append(result.file_error)
         self.notify("\n".join(lines), title="copied", timeout=6)
-        if not osc52_supported():
+        if not result.osc52:
             from lvs_tui.screens.modals import TextScreen
 
             self.push_screen(TextScreen(label, text, result.where))
-        return result
+        await self.desk.record_text(host, kind, text, "copied", self.clock())
 
     def palette_entries(self) -> list[tuple[str, str, Callable[[], object]]]:
         fleet = self.cfg.fleet

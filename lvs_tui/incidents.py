@@ -327,6 +327,26 @@ class IncidentLog:
                 (current[0], EventKind.CONFIRMED.value)).fetchall()
         return tuple((str(n), float(t)) for n, t in rows)
 
+    def confirmation_events(self, host: str | None = None) -> tuple[Event, ...]:
+        """The confirmations (with their notes) of the open incidents, or of one host's,
+        oldest first: one query for the duty service's memory."""
+        if host is not None:
+            current = self._open.get(host)
+            if current is None:
+                return ()
+            return self._events("WHERE incident = ? AND kind = ? ORDER BY id",
+                                (current[0], EventKind.CONFIRMED.value))
+        return self._events("WHERE kind = ? AND incident IN (SELECT id FROM incidents WHERE "
+                            "closed IS NULL) ORDER BY id", (EventKind.CONFIRMED.value,))
+
+    def last_actions(self, actions: tuple[str, ...]) -> dict[tuple[str, str], Event]:
+        """The newest output of each of `actions` on every host: (host, action) -> event."""
+        marks = ", ".join("?" for _ in actions)
+        found = self._events(
+            f"WHERE id IN (SELECT max(id) FROM events WHERE kind = ? AND name IN ({marks}) "
+            "GROUP BY host, name)", (EventKind.ACTION.value, *actions))
+        return {(e.host, e.name): e for e in found}
+
     def open_incident(self, host: str) -> Incident | None:
         current = self._open.get(host)
         return self.incident(current[0]) if current else None

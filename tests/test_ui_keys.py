@@ -10,6 +10,7 @@ import pytest
 
 from lvs_tui import texts
 from lvs_tui.runbook import load_runbook, plan
+from lvs_tui.screens.ask import AskScreen
 from lvs_tui.screens.host import HostScreen
 from lvs_tui.screens.main import MainScreen
 from lvs_tui.screens.modals import GotoIpScreen, HelpScreen
@@ -249,6 +250,7 @@ async def test_copy_puts_the_exact_notice_in_the_clipboard_and_a_file(tmp_path: 
         board = await r.app.next_board()
         await pilot.pause()
         await pilot.press("c")
+        await r.app.workers.wait_for_complete()  # copying runs off the UI thread
         await pilot.pause()
         row = board.row(VICTIM)
         assert row is not None
@@ -281,8 +283,15 @@ async def test_confirmations_advance_the_runbook_step(tmp_path: Path) -> None:
         n = HostScreen.confirmable(r.app.screen.guidance()).index("reboot_requested") + 1
         await pilot.press(str(n))
         await pilot.pause()
+        assert isinstance(r.app.screen, AskScreen)  # the note is asked for
+        await pilot.press(*"5666 ok", "enter")
+        await r.app.workers.wait_for_complete()
+        await pilot.pause()
         assert ("reboot_requested" in
                 {name for name, _ in r.app.desk.confirmations(VICTIM)})
+        assert r.app.desk.notes(VICTIM) == {"reboot_requested": "5666 ok"}
+        logged = r.app.desk.incidents.confirmation_events(VICTIM)
+        assert [(e.name, e.detail) for e in logged] == [("reboot_requested", "5666 ok")]
         after = r.app.desk.guide(row, board.now).plan
         assert after.step is not None and after.step.id != first.step.id
         assert "reboot_requested" not in after.confirmable
@@ -299,6 +308,7 @@ async def test_host_view_texts_cycle_and_copy_each_kind(tmp_path: Path) -> None:
             kind = screen.shown_kind(screen.guidance())
             seen.add(kind)
             await pilot.press("c")
+            await r.app.workers.wait_for_complete()  # copying runs off the UI thread
             await pilot.pause()
             assert r.app.last_copy is not None and kind in r.app.last_copy.label
             await pilot.press("n")
@@ -324,6 +334,7 @@ async def test_help_palette_entries_and_remapped_key(tmp_path: Path) -> None:
         await pilot.pause()
         assert r.app.last_copy is None
         await pilot.press("y")
+        await r.app.workers.wait_for_complete()  # copying runs off the UI thread
         await pilot.pause()
         assert r.app.last_copy is not None
         titles = [t for t, _, _ in r.app.palette_entries()]
@@ -430,6 +441,7 @@ async def test_terminal_without_osc52_gets_the_text_in_a_window(
         await r.app.next_board()
         await pilot.pause()
         await pilot.press("c")
+        await r.app.workers.wait_for_complete()  # copying runs off the UI thread
         await pilot.pause()
         assert isinstance(r.app.screen, TextScreen)
         assert r.app.screen.text == r.app.clipboard
@@ -682,6 +694,7 @@ async def test_copied_network_handoff_names_the_carrier_it_fails_from(tmp_path: 
         await r.app.next_board()
         await pilot.pause()
         await pilot.press("c")
+        await r.app.workers.wait_for_complete()  # copying runs off the UI thread
         await pilot.pause()
         assert "网络组值班你好" in r.app.clipboard
         assert "源 IP：联通 (probe-unicom)\n" in r.app.clipboard

@@ -9,7 +9,7 @@ import sys
 def run(args: argparse.Namespace) -> int:
     from lvs_tui.app import check_keys, make_app
     from lvs_tui.commands.common import load_config
-    from lvs_tui.screens.desk import DutyDesk
+    from lvs_tui.duty import DutyDesk
     from lvs_tui.state import StateStore
     from lvs_tui.widgets.theming import ThemeError, load_theme
 

@@ -10,7 +10,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Input
 
 from lvs_tui.board import HostRow
-from lvs_tui.screens.desk import Guidance
+from lvs_tui.guidance import Guidance
 from lvs_tui.screens.duty_screen import DutyScreen
 from lvs_tui.widgets.fleet_table import FleetLine, FleetTable
 from lvs_tui.widgets.header_bar import HeaderBar, header_text

@@ -13,7 +13,7 @@ from textual.widgets import Static
 from lvs_tui.board import HostRow
 from lvs_tui.config import Config
 from lvs_tui.fleet import Contact
-from lvs_tui.screens.desk import Guidance
+from lvs_tui.guidance import Guidance
 from lvs_tui.situation import Situation
 from lvs_tui.widgets.cells import Palette, age_text, color, mode_text, situation_text
 
