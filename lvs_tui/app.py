@@ -156,6 +156,10 @@ class LvsApp(App[int]):
         self._next_eval = 0.0
         self._last_input = -INPUT_QUIET  # monotonic time of the last key or click
         self._red: frozenset[str] = frozenset()
+        self._rung_at: dict[str, float] = {}  # host -> board time of its last bell
+        self._alerted: dict[str, float] = {}  # red host -> board time of its last alert
+        self._overdue: set[str] = set()  # red past ack_timeout, not acknowledged
+        self.unacked: tuple[str, ...] = ()  # shown in the header as a line of its own
         self._last_bell = -BELL_EVERY
         self._source_workers: dict[Worker, Source] = {}
         self._boards = asyncio.Event()
@@ -311,9 +315,11 @@ class LvsApp(App[int]):
         the plan's charts, built into the cache for the host view)."""
         started = time.thread_time()
         pause = self._eval_memo.pause = self._quiet_keys()
-        board = evaluate(self.cfg, self.store, now, self._eval_memo)
+        silenced, page_silenced = self.desk.silenced(now)
+        board = evaluate(self.cfg, self.store, now, self._eval_memo, silenced, page_silenced)
         pause()
         self.desk.observe(board)
+        board = self.desk.mark(board)
         pause()
         lines = fleet_lines(self.cfg, board, self.store, palette, self._line_cache, pause)
         if plan is not None:
@@ -370,14 +376,41 @@ class LvsApp(App[int]):
         return self.view.board
 
     def _alert(self, board: Board) -> None:
-        red = frozenset(r.host.name for r in board.red)
-        self.title = f"lvs-tui · {len(red)} red" if red else "lvs-tui · all calm"
-        new = red - self._red
+        """Bell and title for hosts newly red, and again every `ack_timeout` for critical
+        ones nobody acknowledged. Quiet: acknowledged, in maintenance, a flapping host
+        after its first bell."""
+        marks = board.marks
+        red = frozenset(r.host.name for r in board.red
+                        if not ((m := marks.get(r.host.name)) and m.quiet))
+        # A host back in red within flap_window of its last bell rings no more: a bouncing
+        # (flapping) host rings once, not once per bounce.
+        quiet_for = self.cfg.duty.flap_window
+        new = {h for h in red - self._red
+               if board.now - self._rung_at.get(h, float("-inf")) > quiet_for}
         self._red = red
-        if new and self.bell_on and time.monotonic() - self._last_bell >= BELL_EVERY:
+        for h in new:
+            self._rung_at[h] = board.now
+        for host in [h for h in self._alerted if h not in red]:
+            del self._alerted[host]
+        for h in red:
+            self._alerted.setdefault(h, board.now)
+        timeout = self.cfg.duty.ack_timeout
+        due = {h for h in red if board.now - self._alerted[h] >= timeout}
+        for h in due:
+            self._alerted[h] = board.now
+        self._overdue = (self._overdue & red) | due
+        self.unacked = tuple(sorted(self._overdue))
+        self.title = (f"lvs-tui · {len(red)} red" + (f" · {len(self.unacked)} 未确认"
+                                                     if self.unacked else "")
+                      if red else "lvs-tui · all calm")
+        if (new or due) and self.bell_on and time.monotonic() - self._last_bell >= BELL_EVERY:
             self._last_bell = time.monotonic()
             self.bells += 1
             self.bell()
+
+    def refresh_marks(self) -> None:
+        """The duty's state changed here (acknowledged, a window): evaluate at once."""
+        self._next_eval = 0.0
 
     # -- what screens ask ---------------------------------------------------------------
     def row(self, host: str) -> HostRow | None:

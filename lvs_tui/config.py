@@ -106,6 +106,10 @@ class Duty:
     bell: bool = True
     theme: str = "dark"
     update_every_min: int = 30  # promised time of the next update notice
+    operator: str = ""  # who acknowledges from this terminal; "" = the login name
+    ack_timeout: float = 300.0  # an unacknowledged critical incident alerts again after this
+    flap_changes: int = 4  # more ok <-> trouble changes than this in flap_window: flapping
+    flap_window: float = 600.0
 
     @property
     def tz(self) -> ZoneInfo:
@@ -347,6 +351,14 @@ def _ssh_target(r: TableReader, name: str) -> str:
     return value
 
 
+def _operator(r: TableReader) -> str:
+    value = r.str_("operator").strip()
+    if value and (len(value) > 40 or any(not c.isprintable() for c in value)):
+        r.error("operator", f"{value!r}: a name of at most 40 printable characters")
+        return ""
+    return value
+
+
 def _url(r: TableReader, name: str) -> str:
     value = r.str_(name)
     if value and not re.match(r"^https?://[^\s]+$", value):
@@ -388,6 +400,10 @@ def _duty(r: TableReader) -> Duty:
         bell=r.bool_("bell", d.bell),
         theme=r.str_("theme", d.theme),
         update_every_min=r.num("update_every_min", d.update_every_min, 1, 1440, integer=True),
+        operator=_operator(r),
+        ack_timeout=r.num("ack_timeout", d.ack_timeout, 10, 86400),
+        flap_changes=r.num("flap_changes", d.flap_changes, 1, 1000, integer=True),
+        flap_window=r.num("flap_window", d.flap_window, 10, 86400),
     )
     r.done()
     return duty

@@ -13,13 +13,33 @@ what was done in memory, and a failed write shows in the header as the log in tr
 from __future__ import annotations
 
 import asyncio
+import getpass
 import threading
+import uuid
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import TYPE_CHECKING, TypeVar
 
 from lvs_tui.board import Board, HostRow
 from lvs_tui.config import Config
+from lvs_tui.duty_state import (
+    DutyEvent,
+    DutyInputError,
+    DutyState,
+    HostMark,
+    Silence,
+    Weekly,
+    Window,
+    check_reason,
+    check_span,
+    flapping,
+    fold,
+    overlapping,
+    resolve_hosts,
+    silence_target,
+)
 from lvs_tui.guidance import Confirmation, Guidance
 from lvs_tui.state import SourceState, SourceStatus, StateStore
 
@@ -63,6 +83,14 @@ class DutyDesk:
         # One writer thread: the log's writes stay in the order the operator made them.
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lvs-log")
         self._retired = False
+        # The duty's own state, folded from the log's events (caught up every board, so a
+        # window added from the CLI or another console shows within a second or two).
+        self._duty = DutyState()
+        self._duty_seen = 0  # id of the last duty event folded
+        self._in_maintenance: dict[str, Window] = {}
+        self._changes: dict[str, deque[float]] = {}  # host -> times it went ok <-> trouble
+        self._troubled: dict[str, bool] = {}
+        self._flapping: set[str] = set()
         self._load()
 
     def _load_runbook(self) -> Runbook | None:
@@ -87,6 +115,7 @@ class DutyDesk:
             self._confirmed = {h: tuple(cs) for h, cs in confirmed.items()}
             found = self.incidents.last_actions(tuple(a for a, _ in ATTACHED))
             self._actions = {k: e.detail for k, e in found.items()}
+            self.catch_up()
         except Exception as exc:
             self._trouble(exc, None)
 
@@ -124,27 +153,246 @@ class DutyDesk:
 
     # -- incident log ----------------------------------------------------------------------
     def observe(self, board: Board) -> None:
-        """Feed the incident log (called in the evaluation thread, never the UI's)."""
+        """Feed the incident log (called in the evaluation thread, never the UI's).
+
+        A host in a maintenance window opens no incident and changes none; when the window
+        ends and the host is still in trouble, the incident opens at once, saying so. A
+        flapping host keeps its one incident open across its bounces."""
         log = self.incidents
-        if log is None:
-            return
+        now = board.now
+        tz = self.cfg.duty.tz
         try:
-            if not self._retired:  # once: incidents of hosts that left the config close
-                self._retired = True
-                for e in log.retire(frozenset(h.name for h in self.cfg.fleet.hosts),
-                                    board.now):
-                    self._follow(e)
+            if log is not None:
+                self.catch_up()
+                if not self._retired:  # once: incidents of hosts that left the config close
+                    self._retired = True
+                    for e in log.retire(frozenset(h.name for h in self.cfg.fleet.hosts), now):
+                        self._follow(e)
             wrote = False
             for row in board.rows:
-                event = log.observe(row.situation, board.now)
+                s = row.situation
+                host = s.host
+                self._track_flapping(host, s.is_problem, now)
+                note: dict[str, object] | None = None
+                window = self._duty.maintenance(host, now, tz)
+                if window is not None:
+                    self._in_maintenance[host] = window
+                    if s.is_problem:
+                        continue
+                elif host in self._in_maintenance:
+                    ended = self._in_maintenance.pop(host)
+                    note = {"after_maintenance": ended.id, "maintenance_reason": ended.reason}
+                if host in self._flapping and not s.is_problem:
+                    continue
+                if log is None:
+                    continue
+                event = log.observe(s, now, note)
                 if event is not None:
                     wrote = True
                     self._follow(event)
         except Exception as exc:
-            self._trouble(exc, board.now)
+            self._trouble(exc, now)
             return
         if wrote:  # a board that changed nothing proves nothing about the log
-            self._fine(board.now)
+            self._fine(now)
+
+    def _track_flapping(self, host: str, trouble: bool, now: float) -> None:
+        duty = self.cfg.duty
+        was = self._troubled.get(host)
+        self._troubled[host] = trouble
+        changes = self._changes.get(host)
+        if was is not None and was != trouble:
+            changes = self._changes.setdefault(host, deque(maxlen=duty.flap_changes * 4))
+            changes.append(now)
+        if changes is None:
+            return
+        flaps = flapping(changes, now, duty.flap_window, duty.flap_changes,
+                         host in self._flapping)
+        if flaps != (host in self._flapping):
+            (self._flapping.add if flaps else self._flapping.discard)(host)
+            if self.incidents is not None:
+                from lvs_tui.incidents import EventKind
+
+                self.incidents.record(host, now, EventKind.FLAPPING,
+                                      "start" if flaps else "stop")
+        if not flaps and not changes:
+            del self._changes[host]
+
+    def catch_up(self) -> None:
+        """Fold the duty events written since the last call (by anyone: this console, the
+        CLI, another console on the same log). Not on the UI thread: it reads the log."""
+        if self.incidents is None:
+            return
+        events = self.incidents.duty_events(self._duty_seen)
+        if events:
+            self._apply(events)
+
+    def _apply(self, events: tuple[Event, ...]) -> None:
+        with self._lock:
+            self._duty = fold((_duty_event(e) for e in events), self._duty)
+            self._duty_seen = max(self._duty_seen, *(e.id for e in events))
+
+    @property
+    def duty_state(self) -> DutyState:
+        return self._duty
+
+    def flapping(self, host: str) -> bool:
+        return host in self._flapping
+
+    def mark(self, board: Board) -> Board:
+        """The board with each host's acknowledgement, maintenance and flapping (evaluation
+        thread: the fleet table's lines are drawn from it there)."""
+        tz = self.cfg.duty.tz
+        state = self._duty
+        marks: dict[str, HostMark] = {}
+        for row in board.rows:
+            host = row.host.name
+            window = state.maintenance(host, board.now, tz)
+            incident = self.incident_of(host)
+            ack = stale = None
+            given = state.acks.get(host)
+            if given is not None and row.situation.is_problem and given.incident == incident:
+                ack = state.ack(host, incident, int(row.situation.severity))
+                stale = given if ack is None else None
+            flaps = host in self._flapping
+            if window or ack or stale or flaps:
+                span = window.span(board.now, tz) if window else None
+                marks[host] = HostMark(ack, stale, window, span[1] if span else None, flaps)
+        return replace(board, marks=marks)
+
+    def silenced(self, now: float) -> tuple[dict[str, str], bool]:
+        """(vantage id -> reason, whether the 5666 page is silenced) at `now`."""
+        state = self._duty
+        return state.silenced_vantages(now), state.alert_page_silenced(now) is not None
+
+    def incident_of(self, host: str) -> int | None:
+        """The host's open incident (memory: safe on the UI thread)."""
+        if self.incidents is not None:
+            return self.incidents.open_incident_id(host)
+        return self._incident_of.get(host)
+
+    @property
+    def operator(self) -> str:
+        if self.cfg.duty.operator:
+            return self.cfg.duty.operator
+        try:
+            return getpass.getuser()
+        except Exception:  # no login name in this environment
+            return "值班"
+
+    # -- acknowledgements, maintenance, silences -------------------------------------------
+    async def acknowledge(self, row: HostRow, now: float, note: str = "") -> str:
+        """`a`: the operator is on the host's incident. Returns what to tell the operator."""
+        host = row.host.name
+        if not row.situation.is_problem or (self.incident_of(host) is None and \
+                self.incidents is not None):
+            return f"{host}: no open incident to acknowledge"
+        s = row.situation
+        data: dict[str, object] = {"who": self.operator, "severity": int(s.severity)}
+        await self._duty_write(host, now, "ack", s.id.value, " ".join(note.split()), data)
+        return f"{host}: acknowledged by {self.operator}"
+
+    async def unacknowledge(self, host: str, now: float) -> str:
+        if host not in self._duty.acks:
+            return f"{host}: not acknowledged"
+        await self._duty_write(host, now, "unack", "", "", {"who": self.operator})
+        return f"{host}: acknowledgement taken back"
+
+    def add_window(self, target: str, now: float, *, seconds: float | None = None,
+                   until: float | None = None, weekly: str = "", reason: str = ""
+                   ) -> Window:
+        """Check and write a maintenance window (blocking: the CLI, or a worker's thread).
+        Raises DutyInputError with one line; nothing is written then."""
+        hosts = resolve_hosts(target, self.cfg.fleet)
+        why = check_reason(reason)
+        routine = Weekly.parse(weekly) if weekly else None
+        if routine is None and seconds is None and until is None:
+            raise DutyInputError("an end is required: --for 2h or --until '2026-12-07 06:00'")
+        end = until if until is not None else (now + seconds if seconds is not None else None)
+        if end is not None:
+            check_span(now, end, now, "--until" if until is not None else "--for")
+        if routine is not None and routine.length > 7 * 86400:
+            raise DutyInputError(f"--weekly {weekly!r}: at most 7 days")
+        self.catch_up()
+        clash = overlapping(self._duty.windows, hosts, now, end, routine, now,
+                            self.cfg.duty.tz)
+        if clash is not None:
+            raise DutyInputError(f"{target}: overlaps maintenance window {clash.id} on "
+                                 f"{clash.target} ({clash.reason})")
+        wid = "m" + uuid.uuid4().hex[:6]
+        data: dict[str, object] = {"target": target, "hosts": sorted(hosts), "start": now,
+                                   "end": end, "weekly": weekly, "who": self.operator}
+        self._duty_write_now(self._host_key(hosts), now, "maintenance", wid, why, data)
+        return next(w for w in self._duty.windows if w.id == wid)
+
+    def end_window(self, wid: str, now: float) -> Window:
+        self.catch_up()
+        w = next((w for w in self._duty.windows if w.id == wid), None)
+        if w is None or w.ended is not None or (w.end is not None and w.end <= now):
+            raise DutyInputError(f"maintenance window {wid!r}: no such window in force")
+        self._duty_write_now(self._host_key(w.hosts), now, "maintenance_end", wid, "",
+                             {"who": self.operator})
+        return w
+
+    def add_silence(self, target: str, now: float, *, seconds: float | None = None,
+                    until: float | None = None, reason: str = "") -> Silence:
+        fleet = self.cfg.fleet
+        vantages = [(v.id, v.name, fleet.idc(v.idc).carrier if v.idc else "")
+                    for v in self.cfg.vantages]
+        ids, page = silence_target(target, vantages)
+        why = check_reason(reason)
+        end = until if until is not None else (now + seconds if seconds is not None else None)
+        if end is None:
+            raise DutyInputError("an end is required: --for 2h or --until '2026-12-07 06:00'")
+        check_span(now, end, now, "--until" if until is not None else "--for")
+        sid = "s" + uuid.uuid4().hex[:6]
+        data: dict[str, object] = {"target": target, "vantages": sorted(ids),
+                                   "alert_page": page, "start": now, "end": end,
+                                   "who": self.operator}
+        self._duty_write_now("", now, "silence", sid, why, data)
+        return next(s for s in self._duty.silences if s.id == sid)
+
+    def end_silence(self, sid: str, now: float) -> Silence:
+        self.catch_up()
+        s = next((s for s in self._duty.silences if s.id == sid), None)
+        if s is None or not s.active(now):
+            raise DutyInputError(f"silence {sid!r}: no such silence in force")
+        self._duty_write_now("", now, "silence_end", sid, "", {"who": self.operator})
+        return s
+
+    async def add_window_async(self, target: str, now: float, **kw: object) -> Window:
+        """`m` in the dashboard: the same checks and write, on the writer thread."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self._writer, lambda: self.add_window(target, now, **kw))  # type: ignore[arg-type]
+
+    @staticmethod
+    def _host_key(hosts: frozenset[str]) -> str:
+        """A window on one host is that host's event (its timeline shows it); others are
+        the fleet's."""
+        return next(iter(hosts)) if len(hosts) == 1 else ""
+
+    async def _duty_write(self, host: str, now: float, kind: str, name: str, detail: str,
+                          data: dict[str, object]) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(self._writer, self._duty_write_now, host, now, kind,
+                                       name, detail, data)
+        except Exception as exc:
+            self._trouble(exc, now)
+
+    def _duty_write_now(self, host: str, now: float, kind: str, name: str, detail: str,
+                        data: dict[str, object]) -> None:
+        """Write one duty event and fold it at once (without a log: memory only)."""
+        if self.incidents is None:
+            fake = DutyEvent(kind, host, self._incident_of.get(host), now, name, detail, data)
+            with self._lock:
+                self._duty = fold((fake,), self._duty)
+            return
+        from lvs_tui.incidents import EventKind
+
+        event = self.incidents.record(host, now, EventKind(kind), name, detail, data)
+        self._apply((event,))
 
     def _follow(self, event: Event) -> None:
         """An incident opened, was joined or closed: its confirmations are the new ones."""
@@ -332,6 +580,10 @@ def _sent(host: str, kind: str, text: str, result: SendResult
     from lvs_tui.sending import record_sent
 
     return lambda log: record_sent(log, host, kind, text, result)
+
+
+def _duty_event(e: Event) -> DutyEvent:
+    return DutyEvent(e.kind.value, e.host, e.incident, e.t, e.name, e.detail, e.data or {})
 
 
 def _confirmation(e: Event) -> Confirmation:

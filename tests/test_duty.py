@@ -6,10 +6,14 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
+from dataclasses import replace
 from pathlib import Path
+
+import pytest
 
 from lvs_tui.board import evaluate
 from lvs_tui.duty import LOG_SOURCE, DutyDesk, text_kinds
+from lvs_tui.duty_state import DutyInputError
 from lvs_tui.incidents import IncidentLog
 from lvs_tui.screens.host import HostScreen
 from lvs_tui.sim import Sim
@@ -115,3 +119,118 @@ async def test_ui_refreshes_never_touch_the_incident_log(tmp_path: Path) -> None
     assert ran, "the trace saw nothing: the test would prove nothing"
     assert any("INSERT" in sql for _, sql in ran)  # the copy and the confirmation were written
     assert [sql for on_ui, sql in ran if on_ui] == []
+
+
+# -- acknowledgements, maintenance, silences, flapping (issue 16) -------------------------------
+
+
+def _calm_board(now: float):  # type: ignore[no-untyped-def]
+    sim = Sim("calm", start=T0)
+    store = StateStore()
+    sim.fill(store, 90)
+    return replace(evaluate(sim.config, store, T0 + 90), now=now)
+
+
+def test_a_host_in_maintenance_opens_no_incident_until_the_window_ends(tmp_path: Path) -> None:
+    sim, store, down = _board()
+    log = IncidentLog(tmp_path / "log.db")
+    desk = DutyDesk(sim.config, incidents=log, store=store)
+    w = desk.add_window(VICTIM, down.now - 30, seconds=600, reason="更换电源模块")
+    desk.observe(down)
+    assert log.open_incident(VICTIM) is None  # dies inside the window: no incident
+    marked = desk.mark(down)
+    assert marked.mark(VICTIM).maintenance == w and marked.mark(VICTIM).quiet
+    desk.end_window(w.id, down.now + 5)
+    desk.observe(replace(down, now=down.now + 6))  # ended while still down: at once
+    inc = log.open_incident(VICTIM)
+    assert inc is not None
+    opened = log.timeline(inc.id)[0]
+    assert opened.data["after_maintenance"] == w.id
+    assert opened.data["maintenance_reason"] == "更换电源模块"
+    assert desk.mark(replace(down, now=down.now + 6)).mark(VICTIM) is None
+    desk.close()
+
+
+def test_maintenance_input_mistakes_write_nothing(tmp_path: Path) -> None:
+    sim, store, down = _board()
+    log = IncidentLog(tmp_path / "log.db")
+    desk = DutyDesk(sim.config, incidents=log, store=store)
+    now = down.now
+    for kw, match in (({"target": "nope", "seconds": 60, "reason": "x"}, "'nope'"),
+                      ({"target": VICTIM, "seconds": 60, "reason": " "}, "reason"),
+                      ({"target": VICTIM, "reason": "x"}, "an end is required"),
+                      ({"target": VICTIM, "until": now - 5, "reason": "x"}, "in the past"),
+                      ({"target": VICTIM, "seconds": 8 * 86400, "reason": "x"}, "7 days")):
+        with pytest.raises(DutyInputError, match=match):
+            desk.add_window(now=now, **kw)  # type: ignore[arg-type]
+    desk.add_window(VICTIM, now, seconds=3600, reason="巡检")
+    with pytest.raises(DutyInputError, match="overlaps"):
+        desk.add_window(VICTIM, now, seconds=600, reason="又一个")
+    assert len(log.duty_events()) == 1
+    desk.close()
+
+
+def test_a_flapping_host_keeps_one_incident(tmp_path: Path) -> None:
+    sim, store, down = _board()
+    log = IncidentLog(tmp_path / "log.db")
+    desk = DutyDesk(sim.config, incidents=log, store=store)
+    t = down.now
+    for k in range(8):  # down, up, down, up … every 20 s
+        board = replace(down, now=t + 20 * k) if k % 2 == 0 else _calm_board(t + 20 * k)
+        desk.observe(board)
+    assert desk.flapping(VICTIM)
+    # before flapping is seen (more than flap_changes=4 changes) each bounce is its own
+    assert len([i for i in log.incidents() if i.host == VICTIM]) <= 3
+    opened_before = len([i for i in log.incidents() if i.host == VICTIM])
+    for k in range(8, 14):
+        board = replace(down, now=t + 20 * k) if k % 2 == 0 else _calm_board(t + 20 * k)
+        desk.observe(board)
+    assert len([i for i in log.incidents() if i.host == VICTIM]) == opened_before
+    assert desk.mark(_calm_board(t + 300)).mark(VICTIM).flapping
+    desk.observe(_calm_board(t + 20 * 14 + 601))  # a quiet window: flapping ends, closes
+    assert not desk.flapping(VICTIM) and log.open_incident(VICTIM) is None
+    kinds = [e.name for e in log.host_events(VICTIM) if e.kind.value == "flapping"]
+    assert kinds == ["start", "stop"]
+    desk.close()
+
+
+def test_a_silenced_vantage_is_unknown_never_down(tmp_path: Path) -> None:
+    sim = Sim("vip-carrier-loss", start=T0)
+    store = StateStore()
+    sim.fill(store, 120)
+    board = evaluate(sim.config, store, T0 + 120)
+    troubled = [r for r in board.rows if r.situation.is_problem]
+    assert troubled, "the scenario should show a VIP lost from one carrier"
+    lost = {s.vantage for r in troubled for s in r.signals.addresses if s.reach.value == "down"}
+    desk = DutyDesk(sim.config, incidents=IncidentLog(tmp_path / "log.db"), store=store)
+    for vid in lost:
+        desk.add_silence(vid, T0 + 100, seconds=600, reason="探针更换")
+    silenced, page = desk.silenced(T0 + 120)
+    assert set(silenced) == lost and not page
+    again = evaluate(sim.config, store, T0 + 120, None, silenced, page)
+    for r in troubled:
+        row = again.row(r.host.name)
+        assert not any(s.reach.value == "down" for s in row.signals.addresses
+                       if s.vantage in lost)
+        assert any("已静默" in s.detail for s in row.signals.addresses if s.vantage in lost)
+    desk.close()
+
+
+def test_acknowledging_stops_the_bell_and_a_worse_state_needs_a_new_one(
+        tmp_path: Path) -> None:
+    sim, store, down = _board()
+    desk = DutyDesk(sim.config, incidents=IncidentLog(tmp_path / "log.db"), store=store)
+    desk.observe(down)
+    row = down.row(VICTIM)
+    said = asyncio.run(desk.acknowledge(row, down.now, "我来处理"))
+    assert "acknowledged by" in said
+    mark = desk.mark(down).mark(VICTIM)
+    assert mark.ack is not None and mark.ack.note == "我来处理" and mark.quiet
+    worse = replace(row, situation=replace(row.situation,
+                                           severity=row.situation.severity + 1))
+    board = replace(down, rows=(worse, *(r for r in down.rows if r is not row)))
+    mark = desk.mark(board).mark(VICTIM)
+    assert mark.ack is None and mark.stale_ack is not None and not mark.quiet
+    asyncio.run(desk.unacknowledge(VICTIM, down.now + 1))
+    assert desk.mark(down).mark(VICTIM) is None
+    desk.close()

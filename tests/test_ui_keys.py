@@ -698,3 +698,79 @@ async def test_copied_network_handoff_names_the_carrier_it_fails_from(tmp_path: 
         await pilot.pause()
         assert "网络组值班你好" in r.app.clipboard
         assert "源 IP：联通 (probe-unicom)\n" in r.app.clipboard
+
+
+async def test_ack_stops_the_re_alert_and_shows_who(tmp_path: Path) -> None:
+    """An unacknowledged critical host alerts again after [duty] ack_timeout (bell, title,
+    header); `a` with a note acknowledges it: shown in the row and the side pane, no more
+    re-alerts; `A` takes it back."""
+    from lvs_tui.sim import Sim
+
+    cfg = Sim("single-host-down", start=T0).config
+    cfg = replace(cfg, duty=replace(cfg.duty, ack_timeout=30.0, operator="值班甲"))
+    r = rig(tmp_path, config=cfg, bell=True)
+    r.app.desk.cfg = cfg
+    async with r.app.run_test(size=(160, 48)) as pilot:
+        await r.app.next_board()
+        await pilot.pause()
+        assert r.app.bells == 1 and table(r.app).host_under_cursor() == VICTIM
+        r.advance(125)  # 35 s later, nobody acknowledged
+        r.app._last_bell = -1e9  # past the one-a-minute bell limit (monotonic time)
+        await r.app.next_board()
+        await pilot.pause()
+        assert r.app.bells == 2 and r.app.unacked == (VICTIM,)
+        assert "未确认" in r.app.title
+        header = str(r.app.screen.query_one("#header").render())
+        assert "未确认 1" in header and VICTIM in header
+        await pilot.press("a")
+        await pilot.pause()
+        await pilot.press(*"我在查", "enter")
+        await r.app.workers.wait_for_complete()
+        board = await r.app.next_board()
+        await pilot.pause()
+        mark = board.mark(VICTIM)
+        assert mark is not None and mark.ack is not None and mark.ack.who == "值班甲"
+        assert r.app.unacked == ()
+        side = str(r.app.screen.query_one("#side-text").render())
+        assert "acknowledged by 值班甲" in side and "我在查" in side
+        r.advance(170)
+        r.app._last_bell = -1e9
+        await r.app.next_board()
+        assert r.app.bells == 2  # acknowledged: quiet
+        await pilot.press("A")
+        await r.app.workers.wait_for_complete()
+        board = await r.app.next_board()
+        assert board.mark(VICTIM) is None
+        events = [e.kind.value for e in r.app.desk.incidents.host_events(VICTIM)]
+        assert "ack" in events and "unack" in events
+
+
+async def test_m_puts_the_host_in_maintenance_from_the_dashboard(tmp_path: Path) -> None:
+    r = rig(tmp_path)
+    async with r.app.run_test(size=(160, 48)) as pilot:
+        await r.app.next_board()
+        await pilot.pause()
+        assert table(r.app).host_under_cursor() == VICTIM
+        await pilot.press("m")
+        await pilot.pause()
+        await pilot.press(*"2h", "enter")
+        await pilot.pause()
+        await pilot.press(*"x", "backspace", "enter")  # no reason: refused, nothing written
+        await r.app.workers.wait_for_complete()
+        await pilot.pause()
+        assert r.app.desk.duty_state.windows == ()
+        await pilot.press("m")
+        await pilot.pause()
+        await pilot.press(*"2h", "enter")
+        await pilot.pause()
+        await pilot.press(*"更换电源", "enter")
+        await r.app.workers.wait_for_complete()
+        board = await r.app.next_board()
+        await pilot.pause()
+        mark = board.mark(VICTIM)
+        assert mark is not None and mark.maintenance is not None
+        assert mark.maintenance.reason == "更换电源"
+        line = next(ln for ln in r.app.view.lines if ln.host == VICTIM)
+        assert "维护中" in "".join(seg.text for seg in line.cells[1])
+        side = str(r.app.screen.query_one("#side-text").render())
+        assert "维护中" in side and "更换电源" in side

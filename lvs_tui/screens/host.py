@@ -22,6 +22,7 @@ from lvs_tui.board import HostRow
 from lvs_tui.duty import text_kinds
 from lvs_tui.guidance import Guidance
 from lvs_tui.screens.ask import AskScreen
+from lvs_tui.screens.duty_keys import DutyKeys
 from lvs_tui.screens.duty_screen import DutyScreen
 from lvs_tui.situation import ImpactLevel
 from lvs_tui.state import Metric, MetricSample
@@ -40,7 +41,7 @@ from lvs_tui.widgets.host_charts import (
 )
 from lvs_tui.widgets.key_footer import KeyFooter
 from lvs_tui.widgets.matrix_table import MatrixTable
-from lvs_tui.widgets.side_pane import guidance_lines, impact_lines
+from lvs_tui.widgets.side_pane import duty_lines, guidance_lines, impact_lines
 
 RANGES = (1, 6, 24)  # hours
 READING = "config snapshot: …"  # holds the note's line while the directory is read
@@ -75,7 +76,7 @@ class HostBody(OnePass, VerticalScroll):
     pass
 
 
-class HostScreen(DutyScreen):
+class HostScreen(DutyKeys, DutyScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "back", id="back"),
         Binding("c", "copy_notice", "copy text", id="copy_notice"),
@@ -261,6 +262,12 @@ class HostScreen(DutyScreen):
         update_in_place(self.query_one("#runbook", Static), self._runbook(g, now))
         self._texts(row, g, now)
 
+    def duty_host(self) -> str | None:
+        return self.host
+
+    def duty_changed(self) -> None:
+        self.refresh_view()
+
     def _head(self, row: HostRow, now: float) -> Text:
         app = self.app
         h, s = row.host, row.situation
@@ -274,6 +281,9 @@ class HostScreen(DutyScreen):
         if s.since is not None:
             text.append(f"  for {age_text(max(0.0, now - s.since))}")
         text.append("\n")
+        view = app.view  # type: ignore[attr-defined]
+        mark = view.board.mark(h.name) if view else None
+        text.append_text(duty_lines(mark, app.cfg, now, app.theme_variables))  # type: ignore
         for e in s.evidence:
             text.append(f" • {e}\n")
         text.append("impact:\n", style="bold")
