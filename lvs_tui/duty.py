@@ -229,7 +229,7 @@ class DutyDesk:
 
     def _apply(self, events: tuple[Event, ...]) -> None:
         with self._lock:
-            self._duty = fold((_duty_event(e) for e in events), self._duty)
+            self._duty = fold((duty_event(e) for e in events), self._duty)
             self._duty_seen = max(self._duty_seen, *(e.id for e in events))
 
     @property
@@ -582,7 +582,7 @@ def _sent(host: str, kind: str, text: str, result: SendResult
     return lambda log: record_sent(log, host, kind, text, result)
 
 
-def _duty_event(e: Event) -> DutyEvent:
+def duty_event(e: Event) -> DutyEvent:
     return DutyEvent(e.kind.value, e.host, e.incident, e.t, e.name, e.detail, e.data or {})
 
 

@@ -12,8 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta, tzinfo
 
 from lvs_tui.fleet import Fleet
 
@@ -68,7 +67,7 @@ class Weekly:
             raise DutyInputError(f"--weekly {text!r}: the window is empty")
         return cls(WEEKDAYS.index(m.group(1)), (h1, m1), length)
 
-    def occurrence(self, t: float, tz: ZoneInfo) -> tuple[float, float] | None:
+    def occurrence(self, t: float, tz: tzinfo) -> tuple[float, float] | None:
         """The occurrence around `t` (start, end), if `t` is inside one."""
         local = datetime.fromtimestamp(t, tz)
         for back in (0, 1):  # today's, or yesterday's that runs past midnight
@@ -101,7 +100,7 @@ class Window:
     weekly: Weekly | None = None
     ended: float | None = None  # ended early by someone
 
-    def span(self, t: float, tz: ZoneInfo) -> tuple[float, float] | None:
+    def span(self, t: float, tz: tzinfo) -> tuple[float, float] | None:
         """(start, end) of the window in force at `t`, if any."""
         if self.ended is not None and t >= self.ended:
             return None
@@ -114,7 +113,7 @@ class Window:
             return None
         return self.weekly.occurrence(t, tz)
 
-    def active(self, t: float, tz: ZoneInfo) -> bool:
+    def active(self, t: float, tz: tzinfo) -> bool:
         return self.span(t, tz) is not None
 
 
@@ -142,10 +141,10 @@ class DutyState:
     windows: tuple[Window, ...] = ()
     silences: tuple[Silence, ...] = ()
 
-    def maintenance(self, host: str, t: float, tz: ZoneInfo) -> Window | None:
+    def maintenance(self, host: str, t: float, tz: tzinfo) -> Window | None:
         return next((w for w in self.windows if host in w.hosts and w.active(t, tz)), None)
 
-    def active_windows(self, t: float, tz: ZoneInfo) -> tuple[Window, ...]:
+    def active_windows(self, t: float, tz: tzinfo) -> tuple[Window, ...]:
         return tuple(w for w in self.windows if w.active(t, tz))
 
     def silenced_vantages(self, t: float) -> dict[str, str]:
@@ -269,7 +268,7 @@ def parse_duration(text: str) -> float:
     return seconds
 
 
-def parse_until(text: str, tz: ZoneInfo) -> float:
+def parse_until(text: str, tz: tzinfo) -> float:
     """'2026-12-07 06:00' in the duty time zone -> epoch."""
     for fmt in ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M"):
         try:
@@ -318,7 +317,7 @@ def check_reason(reason: str) -> str:
 
 def overlapping(windows: Sequence[Window], hosts: frozenset[str], start: float,
                 end: float | None, weekly: Weekly | None, now: float,
-                tz: ZoneInfo) -> Window | None:
+                tz: tzinfo) -> Window | None:
     """A window still to come or in force on any of `hosts` that overlaps the new one.
     Weekly windows are compared by their occurrences over the next two weeks."""
     horizon = now + 14 * 86400.0

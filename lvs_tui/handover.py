@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime, tzinfo
 
+from lvs_tui.duty_state import DutyState
 from lvs_tui.incidents import Event, EventKind, Incident
 
 SITUATION_ZH: dict[str, str] = {
@@ -73,8 +74,8 @@ IncidentTimeline = tuple[Incident, tuple[Event, ...]]
 
 
 def handover_report(entries: Sequence[IncidentTimeline], now: float, tz: tzinfo,
-                    since: float | None = None, labels: Mapping[str, str] | None = None
-                    ) -> str:
+                    since: float | None = None, labels: Mapping[str, str] | None = None,
+                    duty: DutyState | None = None) -> str:
     """The report text; `entries` are incidents with their timelines, in any order.
 
     `labels`: confirmation name -> words, from the runbook file (built-in ones otherwise).
@@ -95,7 +96,40 @@ def handover_report(entries: Sequence[IncidentTimeline], now: float, tz: tzinfo,
         lines += _closed_lines(n, inc, events, now, tz, words)
     if not closed:
         lines.append("（无）")
+    if duty is not None:
+        lines += duty_sections(duty, opened, now, tz)
     return "\n".join(lines) + "\n"
+
+
+def duty_sections(duty: DutyState, opened: Sequence[IncidentTimeline], now: float,
+                  tz: tzinfo) -> list[str]:
+    """三、维护中的主机 (windows in force or to come, silences) and 四、已确认的事件."""
+    windows = [w for w in duty.windows if w.ended is None and (w.end is None or w.end > now)]
+    lines = ["", f"三、维护中的主机 {len(windows)} 项"]
+    for w in windows:
+        span = w.span(now, tz)
+        state = "进行中" if span else "未开始"
+        end = f"至 {_stamp(w.end, now, tz)}" if w.end is not None else "长期"
+        routine = f"（{w.weekly.text}）" if w.weekly else ""
+        hosts = "、".join(sorted(w.hosts)[:6]) + ("等" if len(w.hosts) > 6 else "")
+        lines.append(f"- {w.target}：{hosts}，{state}，{end}{routine}，{w.who}：{w.reason}")
+    silences = [x for x in duty.silences if x.active(now)]
+    for x in silences:
+        lines.append(f"- 已静默 {x.target}，至 {_stamp(x.end, now, tz)}，{x.who}：{x.reason}")
+    if not windows and not silences:
+        lines.append("（无）")
+    acked = [(inc, duty.acks[inc.host]) for inc, _ in opened
+             if inc.host in duty.acks and duty.acks[inc.host].incident == inc.id]
+    lines += ["", f"四、已确认的事件 {len(acked)} 起"]
+    for inc, a in acked:
+        note = f"，备注：{a.note}" if a.note else ""
+        lines.append(f"- {inc.host}：{a.who} 于 {_stamp(a.t, now, tz)} 确认接手{note}")
+    unacked = [inc.host for inc, _ in opened if inc.host not in {i.host for i, _ in acked}]
+    if unacked:
+        lines.append(f"- 尚无人确认：{'、'.join(unacked)}")
+    if not acked and not unacked:
+        lines.append("（无）")
+    return lines
 
 
 def _open_lines(n: int, inc: Incident, events: tuple[Event, ...], now: float,

@@ -234,3 +234,67 @@ def test_acknowledging_stops_the_bell_and_a_worse_state_needs_a_new_one(
     asyncio.run(desk.unacknowledge(VICTIM, down.now + 1))
     assert desk.mark(down).mark(VICTIM) is None
     desk.close()
+
+
+async def test_a_window_added_from_the_cli_shows_in_a_running_console(tmp_path: Path) -> None:
+    from lvs_tui.cli import main
+
+    r = rig(tmp_path)
+    db = r.app.desk.incidents.path
+    async with r.app.run_test(size=(160, 48)) as pilot:
+        board = await r.app.next_board()
+        assert board.mark(VICTIM) is None
+        other = DutyDesk(r.sim.config, incidents=IncidentLog(db))  # as the CLI does
+        w = other.add_window(VICTIM, r.clock(), seconds=3600, reason="换网卡")
+        other.close()
+        board = await r.app.next_board()  # the next board (every second) has it
+        await pilot.pause()
+        mark = board.mark(VICTIM)
+        assert mark is not None and mark.maintenance is not None and mark.maintenance.id == w.id
+        assert main(["maintenance", "end", w.id, "--demo", "--db", str(db)]) == 2  # demo
+        # clock is now, not the rig's: the window ended above is judged by the real clock
+        ender = DutyDesk(r.sim.config, incidents=IncidentLog(db))
+        ender.end_window(w.id, r.clock() + 1)
+        ender.close()
+        r.clock.t += 2
+        board = await r.app.next_board()
+        assert board.mark(VICTIM) is None or board.mark(VICTIM).maintenance is None
+
+
+def test_kill_9_during_an_acknowledgement_loses_nothing_confirmed(tmp_path: Path) -> None:
+    """A child process acknowledges and says so (as the screen would, after the write
+    returned), then is killed with SIGKILL: the log has the acknowledgement."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import textwrap
+
+    db = tmp_path / "log.db"
+    script = textwrap.dedent(f"""
+        import asyncio, sys, time
+        from lvs_tui.board import evaluate
+        from lvs_tui.duty import DutyDesk
+        from lvs_tui.incidents import IncidentLog
+        from lvs_tui.sim import Sim
+        from lvs_tui.state import StateStore
+        sim = Sim("single-host-down", start={T0})
+        store = StateStore()
+        sim.fill(store, 90)
+        board = evaluate(sim.config, store, {T0} + 90)
+        desk = DutyDesk(sim.config, incidents=IncidentLog({str(db)!r}), store=store)
+        desk.observe(board)
+        asyncio.run(desk.acknowledge(board.row({VICTIM!r}), board.now, "我来"))
+        print("shown", flush=True)
+        time.sleep(60)
+    """)
+    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
+                             text=True, env={**os.environ, "PYTHONPATH": os.getcwd()})
+    try:
+        assert child.stdout is not None and child.stdout.readline().strip() == "shown"
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        child.wait(timeout=10)
+    with IncidentLog(db) as log:
+        acks = [e for e in log.duty_events() if e.kind.value == "ack"]
+    assert [(e.host, e.detail) for e in acks] == [(VICTIM, "我来")]
