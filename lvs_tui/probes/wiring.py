@@ -32,7 +32,7 @@ class BrokenSource:
         await asyncio.Event().wait()  # nothing to do until cancelled
 
 
-def real_sources(cfg: Config, store: StateStore | None = None) -> list[Source]:
+def real_sources(cfg: Config) -> list[Source]:
     out: list[Source] = []
     for module, factory, name in FACTORIES:
         out.extend(_build(cfg, module, factory, name))
