@@ -43,7 +43,13 @@ import requests
 from lvs_tui.config import Config, Vantage, VantageKind
 from lvs_tui.fleet import normalize_ip
 from lvs_tui.probes import Source
-from lvs_tui.probes.zabbix_api import LOGOUT_TIMEOUT, V7_0, ZabbixClient, ZabbixError
+from lvs_tui.probes.zabbix_api import (
+    LOGOUT_TIMEOUT,
+    V7_0,
+    AuthKind,
+    ZabbixClient,
+    ZabbixError,
+)
 from lvs_tui.probes.zabbix_items import (
     ItemRow,
     ProblemRow,
@@ -197,11 +203,6 @@ class ZabbixSource:
 
     def __repr__(self) -> str:
         return f"ZabbixSource(url={self.cfg.zabbix.url!r}, auth={self.client.auth_kind})"
-
-    @property
-    def status_names(self) -> tuple[str, ...]:
-        """Every source state this source writes: its own and its proxy vantages'."""
-        return (self.name, *(f"vantage:{v.id}" for v in self._vantages))
 
     # -- the asyncio side ----------------------------------------------------------------
     async def run(self, store: StateStore) -> None:
@@ -540,7 +541,9 @@ class ZabbixSource:
 
     def logout(self) -> None:
         """End a password session. Quitting never waits on a stuck cycle for longer than
-        LOGOUT_TIMEOUT: the session then simply expires."""
+        LOGOUT_TIMEOUT: the session then simply expires. Tokens have no session."""
+        if self.client.auth_kind is not AuthKind.PASSWORD:
+            return
         if not self._lock.acquire(timeout=LOGOUT_TIMEOUT):
             return
         try:
