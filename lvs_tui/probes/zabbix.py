@@ -243,7 +243,8 @@ class ZabbixSource:
                 self._fail(store, str(exc))
                 return None
             except Exception as exc:  # a bug must not kill the console: show it, log it
-                log.warning("zabbix cycle failed: %s", shown(exc), exc_info=True)
+                log.warning("zabbix cycle failed: %s: %s", type(exc).__name__, shown(exc))
+                log.debug("zabbix cycle failed", exc_info=True)  # never on a terminal
                 self._fail(store, f"internal error ({type(exc).__name__})")
                 return None
             self._with_last = False  # got them once: history carries every newer value
@@ -260,7 +261,7 @@ class ZabbixSource:
             now = time.time()
             answer = as_list(self.client.call("proxy.get", self._proxy_query()), "proxy.get")
             plan.proxies = [p for a in answer if (p := plan.skipped.keep(
-                "proxy", lambda a=a: proxy_row(a, plan.skipped, now))) is not None]
+                "proxy", proxy_row, a, plan.skipped, now)) is not None]
         if plan.skipped:
             log.warning("zabbix: %s", plan.skipped.said())
         return plan
@@ -291,7 +292,7 @@ class ZabbixSource:
         probe_hosts = {v.probe_host for v in self._vantages}
         found: dict[tuple[str, Metric], tuple[int, ItemRow]] = {}
         for raw in items:
-            it = plan.skipped.keep("item", lambda raw=raw: item_row(raw))
+            it = plan.skipped.keep("item", item_row, raw)
             if it is None:
                 continue
             key = normalize_key(it.key)
@@ -314,8 +315,7 @@ class ZabbixSource:
             plan.metrics.append(ref)
             if it.unsupported:
                 plan.unsupported.append(f"{fleet_name} {it.key}")
-            last = plan.skipped.keep("value", lambda it=it, ref=ref: self._last_metric(
-                it, ref, now))
+            last = plan.skipped.keep("value", self._last_metric, it, ref, now)
             if last is not None:
                 plan.last.append(last)
         for k in plan.hostids:
@@ -357,7 +357,7 @@ class ZabbixSource:
         meta = IcmpMeta(it.itemid, it.host, name, addr, packets, it.value_type, error)
         plan.icmp.append(meta)
         now = time.time()
-        plan.skipped.keep("value", lambda: self._icmp_last_value(meta, it, now))
+        plan.skipped.keep("value", self._icmp_last_value, meta, it, now)
         plan.probe_proxy[it.host] = it.proxyid
 
     def _icmp_last_value(self, meta: IcmpMeta, it: ItemRow, now: float) -> None:
@@ -379,7 +379,8 @@ class ZabbixSource:
         Metric rows are returned for the store; ICMP rows only update each item's newest.
         """
         by_type: dict[int, dict[str, MetricItem | IcmpMeta]] = {}
-        for m in (*plan.metrics, *plan.icmp):
+        items: list[MetricItem | IcmpMeta] = [*plan.metrics, *plan.icmp]
+        for m in items:
             if m.value_type in NUMERIC_TYPES:
                 by_type.setdefault(m.value_type, {})[m.itemid] = m
         now = time.time()
@@ -396,8 +397,7 @@ class ZabbixSource:
                 "sortorder": "DESC", "limit": HISTORY_LIMIT}), "history.get")
             self._itemsets[vt] = ids
             for r in rows:
-                clock = plan.skipped.keep("value", lambda r=r, refs=refs: self._history_row(
-                    r, refs, now, out))
+                clock = plan.skipped.keep("value", self._history_row, r, refs, now, out)
                 if clock is not None:
                     self._newest[vt] = max(self._newest.get(vt, 0.0), clock)
         return out
@@ -427,14 +427,13 @@ class ZabbixSource:
             "hostids": sorted(plan.hostids), "source": 0, "object": 0,
             "output": ["eventid", "objectid", "name", "severity", "clock"]}), "problem.get")
         now = time.time()
-        problems = [p for a in answer
-                    if (p := plan.skipped.keep("problem", lambda a=a: problem_row(a, now)))]
+        problems = [p for a in answer if (p := plan.skipped.keep("problem", problem_row, a, now))]
         unknown = sorted({p.objectid for p in problems} - set(self._trigger_hosts))
         if unknown:
             for t in as_list(self.client.call("trigger.get", {
                     "triggerids": unknown, "output": ["triggerid"],
                     "selectHosts": ["hostid"]}), "trigger.get"):
-                got = plan.skipped.keep("trigger", lambda t=t: trigger_hosts(t))
+                got = plan.skipped.keep("trigger", trigger_hosts, t)
                 if got is not None:
                     self._trigger_hosts[got[0]] = got[1]
         return problems
@@ -578,8 +577,8 @@ class ZabbixSource:
             except ZabbixError as exc:
                 log.warning("zabbix chart %s %s: %s", host, metric.value, exc)
                 return ()
-        samples = [s for r in rows if (s := skipped.keep("value", lambda r=r: MetricSample(
-            checked_clock(r, "clock", "chart", now), ref.value(r, name, "chart"))))]
+        samples = [s for r in rows
+                   if (s := skipped.keep("value", chart_sample, r, ref, name, now))]
         if skipped:
             log.warning("zabbix chart %s %s: %s", host, metric.value, skipped.said())
         return tuple(sorted(samples, key=lambda s: s.clock))
@@ -612,6 +611,11 @@ def icmp_sample(items: dict[str, IcmpItem], now: float) -> PingSample | None:
     if rtt is not None and not math.isfinite(rtt):
         rtt = None
     return PingSample(ping.clock, sent, received, rtt)
+
+
+def chart_sample(row: Any, ref: MetricItem, name: str, now: float) -> MetricSample:
+    """One checked row of history.get or trend.get for a chart."""
+    return MetricSample(checked_clock(row, "clock", "chart", now), ref.value(row, name, "chart"))
 
 
 def _few(names: list[str], shown: int = 3) -> str:

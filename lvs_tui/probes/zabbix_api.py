@@ -27,7 +27,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import requests
 from packaging.version import InvalidVersion, Version
@@ -272,7 +272,8 @@ class ZabbixClient:
         remaining = self._deadline - time.monotonic()
         if remaining <= 0:
             raise ZabbixError(f"deadline of {self._budget:g} s exceeded before {method}")
-        api.timeout = (min(CONNECT_TIMEOUT, remaining), remaining)
+        # (connect, read) in float seconds, as requests takes it (pyzabbix annotates ints)
+        api.timeout = cast(Any, (min(CONNECT_TIMEOUT, remaining), remaining))
         self.calls += 1
         try:
             answer = self._within(remaining, lambda: api.do_request(method, params))

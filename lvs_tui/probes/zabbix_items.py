@@ -113,11 +113,16 @@ def bad(method: str, name: str, value: Any) -> BadField:
     return BadField(f"{method} {name} {shown(value)}")
 
 
+def printable(text: str, limit: int = 200) -> str:
+    """One line of printable characters: a string from Zabbix may hold anything."""
+    text = "".join(ch if ch.isprintable() else " " for ch in text)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
 def shown(value: Any) -> str:
     """A value quoted for a one-line detail: short, no control characters."""
-    text = repr(value)
-    text = "".join(ch if ch.isprintable() else "?" for ch in text)
-    return text if len(text) <= 40 else text[:39] + "…"
+    return printable(repr(value), 40)
 
 
 def ident(row: Any, name: str, method: str) -> str:
@@ -182,10 +187,10 @@ class Skipped:
         self.counts[kind] += 1
         self.first.setdefault(kind, text)
 
-    def keep(self, kind: str, fn: Callable[[], T]) -> T | None:
-        """fn(), or None (counted) when a field it checks is bad."""
+    def keep(self, kind: str, fn: Callable[..., T], *args: Any) -> T | None:
+        """fn(*args), or None (counted) when a field it checks is bad."""
         try:
-            return fn()
+            return fn(*args)
         except BadField as why:
             self.add(kind, why)
             return None
@@ -245,7 +250,7 @@ def item_row(it: Any) -> ItemRow:
                    text(it, "key_", m), integer(it, "value_type", m, range(6)),
                    text(it, "units", m, empty=True) if "units" in it else "",
                    integer(it, "state", m, range(2)) == 1 if "state" in it else False,
-                   shown(error)[1:-1] if isinstance(error, str) else "", str(proxy), it)
+                   printable(error) if isinstance(error, str) else "", str(proxy), it)
 
 
 def last_clock(item: ItemRow, now: float) -> float | None:
@@ -257,7 +262,7 @@ def last_clock(item: ItemRow, now: float) -> float | None:
 
 def problem_row(p: Any, now: float) -> ProblemRow:
     m = "problem.get"
-    return ProblemRow(ident(p, "objectid", m), text(p, "name", m),
+    return ProblemRow(ident(p, "objectid", m), printable(text(p, "name", m)),
                       integer(p, "severity", m, SEVERITIES), checked_clock(p, "clock", m, now))
 
 
