@@ -27,6 +27,7 @@ from typing import Any
 import httpx
 import pytest
 
+from lvs_tui.app import make_app
 from lvs_tui.board import evaluate
 from lvs_tui.config import Config, parse
 from lvs_tui.probes import zabbix_api
@@ -36,7 +37,7 @@ from lvs_tui.probes.wiring import supervised
 from lvs_tui.probes.zabbix import ZabbixSource
 from lvs_tui.situation import SituationId
 from lvs_tui.state import Metric, PingSample, SourceState, SourceStatus, StateStore
-from lvs_tui.widgets.header_bar import source_text
+from lvs_tui.widgets.header_bar import HeaderBar, source_text
 from tests.test_zabbix_unit import TOKEN, Replay, config_text, recording
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -496,3 +497,25 @@ def test_check_does_not_wait_for_a_hanging_zabbix(token_file: Path, tmp_path: Pa
     assert "Traceback" not in r.stderr and r.returncode in (0, 1), r.stderr
     rows = json.loads(r.stdout)
     assert [row["host"] for row in rows] == ["lvs-lab-01"]
+
+
+# -- in the console ----------------------------------------------------------------------------
+
+
+async def test_the_console_header_says_down_with_the_reason_and_keeps_running() -> None:
+    cfg = parse(config_text("http://127.0.0.1:1/", 'token_env = "X"'))
+    crashing = Supervised(Crashing([KeyError("name")] * 50), deadline=60,
+                          names=("zabbix", "vantage:zbx-telecom"), backoff=5.0)
+    app = make_app(cfg, [crashing])
+    async with app.run_test(size=(160, 50)) as pilot:
+        board = None
+        for _ in range(100):
+            board = await app.next_board()
+            if any(s.name == "zabbix" for s in board.sources):
+                break
+        await pilot.pause()
+        shown = str(app.screen.query_one(HeaderBar).content)
+        assert board is not None and app.is_running
+    assert "✖ Zabbix down (KeyError: 'name'; retry in 5 s)" in shown, shown
+    assert "✖ telecom down (zabbix: KeyError: 'name'; retry in 5 s)" in shown, shown
+    assert crashing.restarts == 0  # the backoff runs: no restart storm
