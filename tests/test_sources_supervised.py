@@ -330,7 +330,7 @@ async def test_a_crash_is_down_with_one_line_then_retried_with_backoff() -> None
     task = asyncio.create_task(src.run(store))
     said: list[str] = []
     started = time.monotonic()
-    while time.monotonic() - started < 3:
+    while time.monotonic() - started < 5:
         await asyncio.sleep(0.01)
         status = store.source("zabbix")
         assert status is not None
@@ -344,7 +344,7 @@ async def test_a_crash_is_down_with_one_line_then_retried_with_backoff() -> None
     assert said == ["KeyError: 'name'; retry in 0.1 s",
                     "ValueError: could not convert 'N/A'; retry in 0.2 s",
                     "OSError: bad port x; retry in 0.4 s"]
-    assert 0.6 < time.monotonic() - started < 2.5  # 0.1 + 0.2 + 0.4 of backoff
+    assert 0.6 < time.monotonic() - started < 3.0  # 0.1 + 0.2 + 0.4 of backoff
     status = store.source("zabbix")
     assert status is not None and status.state is SourceState.OK
     assert status.last_ok is not None  # kept through the crashes
