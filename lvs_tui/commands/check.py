@@ -111,7 +111,7 @@ def _duty(args: argparse.Namespace, cfg: Config) -> DutyDesk | None:
 async def _listen(cfg: Config, store: StateStore, seconds: float) -> None:
     from lvs_tui.probes.wiring import real_sources
 
-    tasks = [asyncio.create_task(s.run(store)) for s in real_sources(cfg, store)]
+    tasks = [asyncio.create_task(s.run(store)) for s in real_sources(cfg)]
     await asyncio.sleep(seconds)
     for t in tasks:
         t.cancel()
