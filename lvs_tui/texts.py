@@ -130,6 +130,9 @@ _NOT_MEASURES = frozenset({
     "notified", "updated", "recovery_notified", "admins_emailed", "recovered",
     "reboot_failed", "fault_confirmed", "no_parts", "no_spare", "disks_failed",
     "reinstall_failed", "network_restored"})
+# Telling people is no progress to tell them about.
+_TELLING = frozenset({"notified", "updated", "recovery_notified", "admins_emailed",
+                      "admins_phoned"})
 _NETWORK = frozenset({SituationId.PATH_BROKEN, SituationId.VIP_UNREACHABLE,
                       SituationId.ONE_SIDE_DOWN, SituationId.DEGRADED})
 _HARDWARE_PATH = frozenset({"reboot_requested", "reboot_failed", "fault_confirmed",
@@ -583,7 +586,7 @@ def _progress(ctx: TextContext) -> str:
         return _clause(text)
     sent = [t for n, t in ctx.confirmations if n in ("notified", "updated")]
     last = max(sent, default=float("-inf"))
-    skip = _NOT_MEASURES | _records(ctx)
+    skip = _NOT_MEASURES | _TELLING | _records(ctx)
     new = [(n, t) for n, t in ctx.confirmations if t > last and n not in skip]
     return ctx.runbook.texts["phrase.items_sep"].join(
         _p(ctx, "done_item", label=ctx.runbook.label(n), time=_stamp(ctx, t)) for n, t in new)
