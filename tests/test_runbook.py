@@ -567,3 +567,33 @@ def test_english_steps_fill_english_words() -> None:
     assert "is an old machine that cannot be repaired" in p.step.text
     p = plan(en, replace(sit, id=SituationId.PATH_BROKEN), host, CFG, (), at(NIGHT))
     assert p.step and "(192.0.2.11, 198.51.100.11)" in p.step.text
+
+
+# -- notes and records ---------------------------------------------------------------------------
+
+
+def test_notes_table_says_which_note_feeds_which_field() -> None:
+    assert RB.notes["cause"].sources == ("fault_confirmed", "reboot_failed")
+    assert "电源模块告警" in RB.note_prompt("reboot_failed")
+    assert "库存位置" in RB.note_prompt("borrow_stock")
+    assert RB.note_prompt("checked") == ""  # its note feeds no text
+
+
+def test_records_are_offered_again_and_never_complete_the_step() -> None:
+    chain = (*SINGLE_CHAIN, ("fault_confirmed", 40), ("no_parts", 41), ("no_spare", 42))
+    case = next(c for c in CASES if c.step == "res.borrow" and c.host == "lvs-cernet-01")
+    p = run(replace(case, confirms=(*chain, ("borrow_time", 43))))
+    assert p.step is not None and p.step.id == "res.borrow"  # a record completes nothing
+    assert {"borrow_time", "borrow_reason", "borrow_stock", "borrow_requested"} <= set(
+        p.confirmable)  # borrow_time again: the latest note wins
+
+
+def test_bad_notes_are_one_line_each(tmp_path: Path) -> None:
+    text = ('[runbook]\nextends = "default"\n[notes.colour]\nfrom = ["checked"]\nprompt = "x"\n'
+            '[notes.cause]\nfrom = ["reboot_faild"]\nprompt = "原因"\n')
+    lines = errors(tmp_path, text)
+    assert any(line.endswith("notes.colour: unknown note field (known: cause, progress, fix, "
+                             "prepared, borrow_time, borrow_reason, borrow_stock)")
+               for line in lines), lines
+    assert any(line.endswith("notes.cause.from: confirmation 'reboot_faild' is not declared "
+                             "in [confirmations]") for line in lines), lines

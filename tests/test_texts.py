@@ -26,8 +26,10 @@ import pytest
 
 from lvs_tui.board import Board, HostRow, evaluate
 from lvs_tui.config import Config, load
+from lvs_tui.fleet import Side
 from lvs_tui.probes.route import source_address
 from lvs_tui.runbook import load_runbook
+from lvs_tui.signals import AddressSignal, HostSignals, Reach
 from lvs_tui.sim import SCENARIOS, SINGLE_VICTIM, Sim
 from lvs_tui.situation import (
     Impact,
@@ -76,6 +78,12 @@ CARRIER = Situation(
     "lvs-cernet-01", SituationId.VIP_UNREACHABLE, Severity.MAJOR,
     evidence=("VIP 198.51.100.100: 5/5 不通 from 联通; answers from 本地, 电信",),
     since=T0, scope=Scope.PARTIAL, down_addresses=("198.51.100.100",), impact=REDUNDANT)
+# what each vantage of the example config sees of that VIP: lost from 联通 only
+CARRIER_SIGNALS = HostSignals(CERNET, tuple(
+    AddressSignal("198.51.100.100", Side.VIP, vantage, reach, rtt, loss, 10, received)
+    for vantage, reach, rtt, loss, received in (
+        ("local", Reach.UP, 1.2, 0.0, 10), ("zbx-telecom", Reach.UP, 8.0, 0.0, 10),
+        ("zbx-unicom", Reach.DOWN, None, 100.0, 0), ("ssh-mobile", Reach.LOSS, 9.5, 30.0, 7))))
 OK = replace(DOWN, id=SituationId.OK, severity=Severity.OK, impact=REDUNDANT, signs=frozenset())
 TRACEROUTE = """traceroute to 198.51.100.100 (198.51.100.100), 30 hops max
  1  192.0.2.1  0.412 ms
@@ -345,7 +353,8 @@ GOLDEN_CASES = {
                    ("recovered", T0 + 5100)), T0 + 5200, {"notes": POWER}, RB),
     "reboot": (TextKind.REBOOT, DOWN, (), T0 + 240, {}, RB),
     "network": (TextKind.NETWORK, CARRIER, (), T0 + 300,
-                {"sources": ("192.0.2.250",), "traceroute": TRACEROUTE}, RB),
+                {"sources": ("192.0.2.250",), "traceroute": TRACEROUTE,
+                 "signals": CARRIER_SIGNALS}, RB),
     "network_path_broken": (TextKind.NETWORK, replace(
         DOWN, id=SituationId.PATH_BROKEN, severity=Severity.MAJOR), (), T0 + 300, {}, RB),
     "borrow": (TextKind.BORROW, DOWN, (*FAILED, ("fault_confirmed", T0 + 3000)), T0 + 4000,
