@@ -12,6 +12,7 @@ from datetime import datetime, tzinfo
 
 from lvs_tui.duty_state import DutyState
 from lvs_tui.incidents import Event, EventKind, Incident
+from lvs_tui.texts import TextKind
 
 SITUATION_ZH: dict[str, str] = {
     "ok": "正常",
@@ -57,13 +58,11 @@ CONFIRMATION_CONTACT: dict[str, str] = {
 }
 
 TEXT_ZH: dict[str, tuple[str, str]] = {  # kind -> (what, default recipient)
-    "initial": ("故障通报", "通报群/业务管理员"),
-    "update": ("进展通报", "通报群/业务管理员"),
-    "recovered": ("恢复通报", "通报群/业务管理员"),
-    "reboot": ("重启请求", "5666 值班室"),
-    "network": ("网络排查请求", "网络组值班"),
-    "borrow": ("借用申请", "成本中心"),
-}
+    k.value: (k.zh, k.recipient_zh) for k in TextKind}
+
+# Confirmations whose note says what is wrong with the machine (the shipped runbook's
+# [notes] cause), the latest first.
+CAUSE_NOTES = ("fault_confirmed", "reboot_failed")
 
 HOW_ZH: dict[str, str] = {"copied": "已复制", "sent": "已发送", "send_failed": "发送失败"}
 
@@ -139,6 +138,9 @@ def _open_lines(n: int, inc: Incident, events: tuple[Event, ...], now: float,
     evidence = _current_evidence(events)
     if evidence:
         lines.append(f"   当前情况：{evidence}")
+    known = _cause_note(events)
+    if known:
+        lines.append(f"   已知原因：{known}")
     confirmations = [e for e in events if e.kind is EventKind.CONFIRMED]
     if confirmations:
         lines.append(f"   最近确认：{_confirmation(confirmations[-1], now, tz, words)}")
@@ -166,7 +168,19 @@ def cause(inc: Incident, events: tuple[Event, ...]) -> str:
     for e in events:
         if e.kind is EventKind.CONFIRMED and e.name == "fault_confirmed":
             text += "；确认服务器故障" + (f"：{e.detail}" if e.detail else "")
+        elif e.kind is EventKind.CONFIRMED and e.name == "reboot_failed" and e.detail:
+            text += f"；重启失败：{e.detail}"
     return text
+
+
+def _cause_note(events: tuple[Event, ...]) -> str:
+    """The operator's latest word on the cause: IM's finding, else 5666's error information."""
+    for name in CAUSE_NOTES:
+        notes = [e.detail for e in events
+                 if e.kind is EventKind.CONFIRMED and e.name == name and e.detail]
+        if notes:
+            return notes[-1]
+    return ""
 
 
 def _current_evidence(events: tuple[Event, ...]) -> str:
@@ -205,7 +219,7 @@ def _action_lines(events: tuple[Event, ...], now: float, tz: tzinfo) -> list[str
 
 
 def _confirmation(e: Event, now: float, tz: tzinfo, words: Mapping[str, str]) -> str:
-    text = f"{_stamp(e.t, now, tz)} {words.get(e.name, e.name)}（{e.name}）"
+    text = f"{_stamp(e.t, now, tz)} {words.get(e.name, e.name)}"
     return text + (f"：{e.detail}" if e.detail else "")
 
 
