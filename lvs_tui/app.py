@@ -448,22 +448,27 @@ class LvsApp(App[int]):
 
         return next((s for s in self.screen_stack if isinstance(s, MainScreen)), None)
 
-    def copy_text(self, host: str, kind: str, text: str) -> None:
-        """Copy by every road, log it, toast where it went; modal when OSC 52 is unlikely.
-        OSC 52 goes out at once; tmux and the file are written off the UI thread."""
+    def copy_text(self, host: str, kind: str, text: str, missing: Sequence[str] = ()) -> None:
+        """Copy by every road, log it, toast where it went (and what the text still names as
+        missing); modal when OSC 52 is unlikely. OSC 52 goes out at once; tmux and the file
+        are written off the UI thread."""
         self.copy_to_clipboard(text)
-        self.run_worker(self._copy_roads(host, kind, text), group="copy",
+        self.run_worker(self._copy_roads(host, kind, text, tuple(missing)), group="copy",
                         exit_on_error=False)
 
-    async def _copy_roads(self, host: str, kind: str, text: str) -> None:
+    async def _copy_roads(self, host: str, kind: str, text: str,
+                          missing: tuple[str, ...]) -> None:
         label = f"{kind} text for {host}"
         result = await asyncio.to_thread(copy_out, text, f"{host}-{kind}", label,
                                          osc52_supported(), self.state_dir)
         self.last_copy = result
         lines = [f"copied {label}", f"→ {result.where}"]
+        if missing:
+            lines.append("缺：" + "、".join(missing) + "（补一条备注后再复制）")
         if result.file_error:
             lines.append(result.file_error)
-        self.notify("\n".join(lines), title="copied", timeout=6)
+        self.notify("\n".join(lines), title="copied", timeout=8 if missing else 6,
+                    severity="warning" if missing else "information")
         if not result.osc52:
             from lvs_tui.screens.modals import TextScreen
 

@@ -200,13 +200,6 @@ def context(cfg: Config, situation: Situation, host: Host,
                        confirmations=tuple(confirmations), now=now, **extras)
 
 
-def handoff_sources(cfg: Config, situation: Situation, signals: HostSignals
-                    ) -> tuple[str, ...]:
-    """Kept for the desk until it passes `signals=` and `sources=` (the route lookup): the
-    remote sources now come from the config and the signals, so this adds nothing."""
-    return ()
-
-
 def refusal(kind: TextKind | str, ctx: TextContext) -> str:
     """Why `kind` cannot be written now (one line, for the CLI and logs); "" when it can."""
     kind = TextKind(kind)

@@ -41,12 +41,34 @@ def add_source_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--at", type=float, default=300.0, metavar="SECONDS",
                    help="simulated seconds since the start (with --demo; default 300)")
     p.add_argument("--seed", type=int, default=1, help="simulation seed (with --demo)")
+    add_clock_option(p)
     p.add_argument("--listen", type=float, default=None, metavar="SECONDS",
                    help="with --config: how long to collect before judging "
                         "(default: enough for the hysteresis)")
     p.add_argument("--db", metavar="PATH", type=Path, default=None,
                    help="incident log with the acknowledgements, maintenance windows and "
                         "silences (default: the real one; the demo's with --demo)")
+
+
+def add_clock_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--clock", metavar="'YYYY-MM-DD HH:MM'", default=None,
+                   help="with --demo: the simulated wall clock (duty time zone), e.g. "
+                        "'2026-11-29 03:00' for a Sunday night drill")
+
+
+def demo_clock(args: argparse.Namespace) -> float | None:
+    """--clock as epoch seconds in the demo's duty time zone; None when not given.
+    Raises ValueError with one line naming the value."""
+    text = getattr(args, "clock", None)
+    if text is None:
+        return None
+    from lvs_tui.duty_state import DutyInputError, parse_until
+    from lvs_tui.sim import demo_config
+
+    try:
+        return parse_until(text, demo_config().duty.tz)
+    except DutyInputError:
+        raise ValueError(f"--clock {text!r}: expected like '2026-11-29 03:00'") from None
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -67,10 +89,17 @@ def collect(args: argparse.Namespace) -> tuple[Config, Board] | None:
         if args.at < 0:
             print(f"--at {args.at:g}: simulated seconds must be >= 0", file=sys.stderr)
             return None
-        sim = Sim(args.scenario, seed=args.seed, start=DEMO_EPOCH)
+        try:
+            clock = demo_clock(args)
+        except ValueError as exc:
+            print(exc, file=sys.stderr)
+            return None
+        # --clock is the wall clock at the judged moment, --at seconds after the start
+        start = DEMO_EPOCH if clock is None else clock - int(args.at)
+        sim = Sim(args.scenario, seed=args.seed, start=start)
         store = StateStore()
         sim.fill(store, int(args.at))
-        return sim.config, _judge(args, sim.config, store, DEMO_EPOCH + int(args.at))
+        return sim.config, _judge(args, sim.config, store, start + int(args.at))
     cfg = load_config(args)
     if cfg is None:
         return None
@@ -83,7 +112,7 @@ def collect(args: argparse.Namespace) -> tuple[Config, Board] | None:
 def _judge(args: argparse.Namespace, cfg: Config, store: StateStore, now: float) -> Board:
     """The board with the duty's state of the incident log (silences, acknowledgements,
     maintenance, flapping) when there is one; only read, never written."""
-    desk = _duty(args, cfg)
+    desk = duty_desk(args, cfg)
     if desk is None:
         return evaluate(cfg, store, now)
     try:
@@ -95,7 +124,7 @@ def _judge(args: argparse.Namespace, cfg: Config, store: StateStore, now: float)
             desk.incidents.close()
 
 
-def _duty(args: argparse.Namespace, cfg: Config) -> DutyDesk | None:
+def duty_desk(args: argparse.Namespace, cfg: Config) -> DutyDesk | None:
     from lvs_tui.incidents import IncidentLog, IncidentLogError, default_path, demo_path
 
     path = getattr(args, "db", None) or (demo_path() if args.demo else default_path())

@@ -449,8 +449,11 @@ class HostScreen(DutyKeys, DutyScreen):
 
     def action_copy_notice(self) -> None:
         shown = self._shown()
-        if shown is not None:
-            self.app.copy_text(self.host, *shown)  # type: ignore[attr-defined]
+        row = self.row
+        if shown is not None and row is not None:
+            app = self.app
+            missing = app.desk.missing(row, shown[0], app.view.board.now)  # type: ignore
+            app.copy_text(self.host, *shown, missing)  # type: ignore[attr-defined]
 
     def action_show_text(self) -> None:
         from lvs_tui.screens.modals import TextScreen

@@ -226,7 +226,11 @@ class MainScreen(DutyKeys, DutyScreen):
     def action_copy_notice(self) -> None:
         current = self._current()
         if current is not None:
-            self.app.copy_text(*current)  # type: ignore[attr-defined]
+            host, kind, _ = current
+            app = self.app
+            row = app.row(host)  # type: ignore[attr-defined]
+            missing = app.desk.missing(row, kind, app.view.board.now)  # type: ignore
+            app.copy_text(*current, missing)  # type: ignore[attr-defined]
 
     def action_show_text(self) -> None:
         from lvs_tui.screens.modals import TextScreen
