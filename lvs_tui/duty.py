@@ -497,8 +497,10 @@ class DutyDesk:
         except Exception as exc:
             return Guidance(row.host.name, note=f"runbook error: {exc}"[:200], kinds=kinds)
         labels = dict(self.runbook.confirmations)
-        if self._duty.maintenance(row.host.name, now, self.cfg.duty.tz) is not None:
-            return Guidance(row.host.name, p, None, labels=labels)  # no notices offered
+        window = self._duty.maintenance(row.host.name, now, self.cfg.duty.tz)
+        if window is not None:  # planned work: no step to walk, nobody to call, no notice
+            return Guidance(row.host.name, note=f"in maintenance ({window.id}): no runbook "
+                            "step, no notice until the window ends", labels=labels)
         offered = self._offered(row, now, kinds)
         current = next((k for k in p.texts if k in offered), None)
         if current is None and row.situation.is_problem and "initial" in offered:

@@ -778,3 +778,7 @@ async def test_m_puts_the_host_in_maintenance_from_the_dashboard(tmp_path: Path)
         assert "维护中" in "".join(seg.text for seg in line.cells[1])
         side = str(r.app.screen.query_one("#side-text").render())
         assert "维护中" in side and "更换电源" in side
+        assert "in maintenance" in side and "☎" not in side  # nobody to call, no step
+        await pilot.press("c")
+        await pilot.pause()
+        assert r.app.last_copy is None  # no notice offered
