@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime, tzinfo
 
-from lvs_tui.incidents import Event, EventKind, Incident
+from lvs_tui.timeline import Event, EventKind, Incident
 
 SITUATION_ZH: dict[str, str] = {
     "ok": "正常",
