@@ -221,6 +221,8 @@ class DutyDesk:
 
     def text(self, row: HostRow, kind: str, now: float) -> str:
         """A generated text; raises ValueError with a one-line reason when it cannot be made."""
+        if self.runbook is None:
+            raise ValueError(f"cannot generate the {kind} text: {self.note or 'no runbook'}")
         try:
             from lvs_tui import texts
 

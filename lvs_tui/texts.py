@@ -14,13 +14,11 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from lvs_tui.config import Config, VantageKind
 from lvs_tui.fleet import Contact, Host, Role
-from lvs_tui.runbook import Runbook, contacts_for, is_office, load_runbook
+from lvs_tui.runbook import Runbook, contacts_for, is_office
 from lvs_tui.signals import HostSignals, Reach
 from lvs_tui.situation import ImpactLevel, Situation, SituationId
 
@@ -78,16 +76,11 @@ class TextContext:
         return min((t for _, t in self.confirmations), default=self.now)
 
 
-@lru_cache(maxsize=8)
-def _runbook(path: str) -> Runbook:
-    return load_runbook(path)
-
-
 def context(cfg: Config, situation: Situation, host: Host,
             confirmations: tuple[tuple[str, float], ...], now: float, *,
-            runbook: Runbook | None = None, **extras: Any) -> TextContext:
-    """A context for `render`; without `runbook`, the config's runbook file (read once)."""
-    rb = runbook or _runbook(str(Path(cfg.runbook)))
+            runbook: Runbook, **extras: Any) -> TextContext:
+    """A context for `render`; the caller loaded the runbook (texts read no file)."""
+    rb = runbook
     if "vantage_lines" in extras:
         extras["vantage_lines"] = tuple(extras["vantage_lines"])
     return TextContext(host=host, cfg=cfg, situation=situation, runbook=rb,

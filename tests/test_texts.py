@@ -194,8 +194,8 @@ def test_network_handoff_keeps_the_per_address_lines() -> None:
     assert "监控数据已中断" not in text and "通道机登录失败" not in text
 
 
-def test_context_reads_the_configured_runbook_and_takes_str_kinds() -> None:
-    ctx = context(CFG, DOWN, CERNET, FAILED, T0 + 1380)
+def test_context_takes_the_configured_runbook_and_str_kinds() -> None:
+    ctx = context(CFG, DOWN, CERNET, FAILED, T0 + 1380, runbook=load_runbook(CFG.runbook))
     assert ctx.runbook.steps == RB.steps
     assert render("reboot", ctx) == render(TextKind.REBOOT, ctx)
 

@@ -8,6 +8,7 @@ import sys
 from lvs_tui.board import Board
 from lvs_tui.commands.check import add_source_options, collect
 from lvs_tui.config import ConfigError
+from lvs_tui.runbook import load_runbook
 from lvs_tui.texts import TextKind, context, handoff_sources, render
 
 
@@ -46,7 +47,8 @@ def run(args: argparse.Namespace) -> int:
     row = board.row(name)
     assert row is not None
     try:
-        ctx = context(cfg, row.situation, row.host, (), board.now, cause=args.cause,
+        ctx = context(cfg, row.situation, row.host, (), board.now,
+                      runbook=load_runbook(cfg.runbook), cause=args.cause,
                       progress=args.progress,
                       sources=handoff_sources(cfg, row.situation, row.signals))
         print(render(TextKind(args.kind), ctx))
