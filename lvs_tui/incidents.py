@@ -305,6 +305,7 @@ class IncidentLog:
     def incidents(self, since: float | None = None, open_only: bool = False
                   ) -> tuple[Incident, ...]:
         """Incidents open now or active after `since` (opened, or closed after it)."""
+        args: tuple[float, ...]
         if open_only:
             where, args = "WHERE closed IS NULL", ()
         elif since is not None:
