@@ -30,7 +30,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
 import requests
 from packaging.version import Version
@@ -476,7 +476,8 @@ class ZabbixSource:
         Metric rows are returned for the store; ICMP rows only update each item's newest.
         """
         by_type: dict[int, dict[str, MetricItem | IcmpMeta]] = {}
-        for m in (*plan.metrics, *plan.icmp):
+        items: list[MetricItem | IcmpMeta] = [*plan.metrics, *plan.icmp]
+        for m in items:
             if m.value_type in NUMERIC_TYPES:
                 by_type.setdefault(m.value_type, {})[m.itemid] = m
         now = time.time()
@@ -695,7 +696,8 @@ class ZabbixSource:
         if remaining <= 0:
             raise ZabbixError(f"cycle deadline of {self.cfg.zabbix.timeout:g} s exceeded "
                               f"before {method}")
-        self.api.timeout = (min(CONNECT_TIMEOUT, remaining), remaining)
+        # (connect, read) in float seconds, as requests takes them; pyzabbix declares ints
+        cast(Any, self.api).timeout = (min(CONNECT_TIMEOUT, remaining), remaining)
         self._calls += 1
         try:
             return self.api.do_request(method, params)["result"]
