@@ -108,7 +108,8 @@ def buckets(samples: Sequence[MetricSample], now: float, width: int, step: float
         if s.clock <= start or s.clock > now:
             continue
         i = min(width - 1, int((s.clock - start) // step))
-        out[i] = s.value if out[i] is None else max(out[i], s.value)
+        cur = out[i]
+        out[i] = s.value if cur is None else max(cur, s.value)
     return out
 
 
