@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 from textual import events
 from textual.app import App
@@ -41,6 +41,9 @@ from lvs_tui.widgets.theming import (
     shipped_themes,
     theme_name,
 )
+
+if TYPE_CHECKING:
+    from lvs_tui.screens.main import MainScreen
 
 # Every binding: (id, default key, what it does). Ids are the names in the config's [keys].
 KEYS: tuple[tuple[str, str, str], ...] = (
@@ -85,6 +88,13 @@ def check_keys(keys: dict[str, str]) -> list[str]:
     """One line per unknown binding id in the config's [keys]."""
     return [f"[keys].{k}: unknown action id; known: {', '.join(sorted(KEY_IDS))}"
             for k in keys if k not in KEY_IDS]
+
+
+@runtime_checkable
+class RefreshableScreen(Protocol):
+    """A screen that redraws itself from the app's newest view (a new board landed)."""
+
+    def refresh_view(self) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,8 +237,7 @@ class LvsApp(App[int]):
             return
         del self._source_workers[event.worker]
         why = event.worker.error or "stopped"
-        name = source.name if source.name != "sim" else "icmp"
-        self.store.set_source(SourceStatus(name, SourceState.DOWN, self.clock(),
+        self.store.set_source(SourceStatus(source.name, SourceState.DOWN, self.clock(),
                                            f"crashed: {why}"[:120]))
         self.set_timer(10.0, lambda: self._start_source(source))  # try again, calmly
 
@@ -360,9 +369,8 @@ class LvsApp(App[int]):
         self.view = view
         self._alert(view.board)
         for screen in self.screen_stack:
-            refresh = getattr(screen, "refresh_view", None)
-            if refresh is not None and screen is self.screen:
-                refresh()
+            if screen is self.screen and isinstance(screen, RefreshableScreen):
+                screen.refresh_view()
         self.prepare_host_charts()  # when the cursor's host is not the one built with it
         self._boards.set()
 
@@ -443,7 +451,7 @@ class LvsApp(App[int]):
         self.open_host(ranked[0])
         return None
 
-    def main_screen(self):  # type: ignore[no-untyped-def]
+    def main_screen(self) -> MainScreen | None:
         from lvs_tui.screens.main import MainScreen
 
         return next((s for s in self.screen_stack if isinstance(s, MainScreen)), None)
@@ -522,9 +530,9 @@ def _bind(func: Callable[[str], object], arg: str) -> Callable[[], object]:
 
 
 def make_app(config: Config, sources: Iterable[Source] = (), store: StateStore | None = None,
-             clock: Callable[[], float] = time.time, **kw: object) -> LvsApp:
+             clock: Callable[[], float] = time.time, **kw: Any) -> LvsApp:
     """The app, wired: tests pass the Sim or fakes, commands pass the real sources."""
-    return LvsApp(config, tuple(sources), store, clock, **kw)  # type: ignore[arg-type]
+    return LvsApp(config, tuple(sources), store, clock, **kw)
 
 
 __all__ = ["KEYS", "KEY_IDS", "LvsApp", "check_keys", "make_app", "theme_name"]

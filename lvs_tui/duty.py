@@ -387,11 +387,13 @@ class DutyDesk:
         self._duty_write_now("", now, "silence_end", sid, "", {"who": self.operator})
         return s
 
-    async def add_window_async(self, target: str, now: float, **kw: object) -> Window:
+    async def add_window_async(self, target: str, now: float, *,
+                               seconds: float | None = None, until: float | None = None,
+                               reason: str = "") -> Window:
         """`m` in the dashboard: the same checks and write, on the writer thread."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(
-            self._writer, lambda: self.add_window(target, now, **kw))  # type: ignore[arg-type]
+        return await loop.run_in_executor(self._writer, lambda: self.add_window(
+            target, now, seconds=seconds, until=until, reason=reason))
 
     @staticmethod
     def _host_key(hosts: frozenset[str]) -> str:

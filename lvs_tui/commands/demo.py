@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from lvs_tui.incidents import IncidentLog
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -57,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _demo_log() -> object | None:
+def _demo_log() -> IncidentLog | None:
     """The demo keeps its incidents apart from the real log, at a stable path, so that
     `lvs-tui handover --demo` reads them after the console was killed and started again."""
     try:

@@ -105,5 +105,5 @@ def _notes(args: argparse.Namespace, desk: DutyDesk) -> dict[str, str]:
 
 def _charged_host(board: Board, hosts: tuple[str, ...]) -> str:
     """For a VIP: the announcing host in the worst situation (the one the notice is about)."""
-    rows = [board.row(h) for h in hosts if board.row(h) is not None]
+    rows = [r for r in map(board.row, hosts) if r is not None]
     return max(rows, key=lambda r: r.situation.severity).host.name
