@@ -23,8 +23,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 from lvs_tui.situation import Situation, SituationId
+
+if TYPE_CHECKING:
+    from lvs_tui.config import LogSettings
 
 # Each entry migrates the schema from version i to i+1 (PRAGMA user_version). Never edit a
 # released entry: append a new one, so an old log file is upgraded in place.
@@ -57,6 +61,18 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX events_incident ON events(incident, id)",
         "CREATE INDEX events_host ON events(host, t)",
     ),
+    (
+        # One sender per notice: the first console to claim (incident, kind, seq) sends it.
+        """CREATE TABLE claims (
+            incident INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            console TEXT NOT NULL,
+            who TEXT NOT NULL,
+            t REAL NOT NULL,
+            PRIMARY KEY (incident, kind, seq)
+        )""",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -85,6 +101,7 @@ class Event:
     name: str = ""
     detail: str = ""
     data: dict[str, object] | None = None
+    console: str = ""  # the console that wrote it (the shared log; "" in a local file)
 
     @property
     def severity(self) -> int | None:
@@ -114,6 +131,15 @@ class Incident:
 
     def duration(self, now: float) -> float:
         return (self.closed if self.closed is not None else now) - self.started
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """Who already claimed a notice (one sender per notice) and when."""
+
+    console: str
+    who: str
+    t: float
 
 
 def default_path() -> Path:
@@ -407,3 +433,76 @@ class IncidentLog:
         return (found[0].name, found[0].severity or inc.severity,
                 tuple(_NUMBER.sub("#", str(e)) for e in evidence)
                 if isinstance(evidence, list) else ())
+
+    # -- shared-log interface (one console on a file: trivially satisfied) ----------------
+    @property
+    def degraded(self) -> bool:
+        """A local file is never degraded: a failed write raises instead."""
+        return False
+
+    def changes(self, since_id: int, limit: int = 1000) -> tuple[Event, ...]:
+        """Events after `since_id`, oldest first (other consoles on the same file)."""
+        return self._events("WHERE id > ? ORDER BY id LIMIT ?", (since_id, limit))
+
+    def wait_changes(self, timeout: float) -> bool:
+        """A file has no notifications: wait `timeout` and let the caller poll changes()."""
+        threading.Event().wait(timeout)
+        return True
+
+    def claim_send(self, incident: int, kind: str, seq: int, console: str, who: str,
+                   now: float) -> Claim | None:
+        """Claim sending notice (incident, kind, seq): None if this console may send it,
+        else who claimed it first and when."""
+        with self._write() as db:
+            cur = db.execute("INSERT INTO claims (incident, kind, seq, console, who, t) "
+                             "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                             (incident, kind, seq, console, who, now))
+            if cur.rowcount == 1:
+                return None
+            row = db.execute("SELECT console, who, t FROM claims WHERE incident = ? AND "
+                             "kind = ? AND seq = ?", (incident, kind, seq)).fetchone()
+        return Claim(str(row[0]), str(row[1]), float(row[2]))
+
+
+class DutyLog(Protocol):
+    """What the console needs from an incident log, local (IncidentLog) or shared
+    (incidents_pg.SharedLog). Writers return once the event is durable (on the server, or
+    in the local journal while the server is unreachable)."""
+
+    @property
+    def degraded(self) -> bool: ...
+    def close(self) -> None: ...
+    def observe(self, situation: Situation, now: float) -> Event | None: ...
+    def retire(self, hosts: frozenset[str], now: float) -> tuple[Event, ...]: ...
+    def confirm(self, host: str, name: str, now: float, note: str = "") -> Event: ...
+    def record_text(self, host: str, kind: str, text: str, how: str, now: float,
+                    to: str = "") -> Event: ...
+    def record_action(self, host: str, action: str, output: str, now: float,
+                      ok: bool | None = None) -> Event: ...
+    def confirmations(self, host: str) -> tuple[tuple[str, float], ...]: ...
+    def confirmation_events(self, host: str | None = None) -> tuple[Event, ...]: ...
+    def last_actions(self, actions: tuple[str, ...]) -> dict[tuple[str, str], Event]: ...
+    def open_incident(self, host: str) -> Incident | None: ...
+    def open_incidents(self) -> tuple[Incident, ...]: ...
+    def incidents(self, since: float | None = None, open_only: bool = False
+                  ) -> tuple[Incident, ...]: ...
+    def incident(self, incident_id: int) -> Incident | None: ...
+    def timeline(self, incident_id: int) -> tuple[Event, ...]: ...
+    def host_events(self, host: str, since: float | None = None) -> tuple[Event, ...]: ...
+    def last_action(self, host: str, action: str) -> Event | None: ...
+    def changes(self, since_id: int, limit: int = 1000) -> tuple[Event, ...]: ...
+    def wait_changes(self, timeout: float) -> bool: ...
+    def claim_send(self, incident: int, kind: str, seq: int, console: str, who: str,
+                   now: float) -> Claim | None: ...
+
+
+def open_log(settings: LogSettings | None, demo: bool, path: str | Path | None = None
+             ) -> DutyLog:
+    """The console's incident log: the shared PostgreSQL one when `[log] url` is set (the
+    demo on its own schema), else the embedded SQLite file (`path`, or the default/demo
+    file). Raises IncidentLogError (one line) when it cannot be opened."""
+    if settings is not None and settings.url:
+        from lvs_tui.incidents_pg import SharedLog  # psycopg only when it is used
+
+        return SharedLog.from_settings(settings, demo=demo)
+    return IncidentLog(path if path is not None else demo_path() if demo else None)
