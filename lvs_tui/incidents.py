@@ -444,6 +444,11 @@ class IncidentLog:
         """Events after `since_id`, oldest first (other consoles on the same file)."""
         return self._events("WHERE id > ? ORDER BY id LIMIT ?", (since_id, limit))
 
+    def last_event_id(self) -> int:
+        """Where a change feed starting now begins (0 for an empty log)."""
+        with self._lock:
+            return int(self._db.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0])
+
     def wait_changes(self, timeout: float) -> bool:
         """A file has no notifications: wait `timeout` and let the caller poll changes()."""
         threading.Event().wait(timeout)
@@ -493,6 +498,7 @@ class DutyLog(Protocol):
     def host_events(self, host: str, since: float | None = None) -> tuple[Event, ...]: ...
     def last_action(self, host: str, action: str) -> Event | None: ...
     def changes(self, since_id: int, limit: int = 1000) -> tuple[Event, ...]: ...
+    def last_event_id(self) -> int: ...
     def wait_changes(self, timeout: float) -> bool: ...
     def claim_send(self, incident: int, kind: str, seq: int, console: str, who: str,
                    now: float) -> Claim | None: ...

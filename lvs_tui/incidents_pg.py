@@ -553,6 +553,12 @@ class SharedLog:
         except IncidentLogError:
             return ()
 
+    def last_event_id(self) -> int:
+        """Where a change feed starting now begins (IncidentLogError while offline)."""
+        with self._reading() as conn:
+            row = conn.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()
+        return int(row[0]) if row else 0
+
     def wait_changes(self, timeout: float) -> bool:
         """Block up to `timeout` s for a notification of a new event (LISTEN, on a
         connection of its own: call it from one background thread). True when woken by one;

@@ -333,3 +333,39 @@ def test_kill_9_loses_no_acknowledged_event_online_or_journaled(
     missing = (acked | offline) - stored
     assert not missing, f"{len(missing)} acknowledged events lost"
     assert rows(pg, schema, "SELECT count(*) - count(DISTINCT uuid) FROM events") == [(0,)]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_change_feed_thread_hands_other_consoles_events_over(backend: str, tmp_path: Path,
+                                                            schema: str) -> None:
+    from lvs_tui.feed import ChangeFeed
+
+    def make(name: str) -> IncidentLog | SharedLog:
+        if backend == "sqlite":
+            return IncidentLog(tmp_path / "i.db")
+        pg = pg_cluster()
+        return SharedLog(pg.url, schema, console=name, journal=tmp_path / f"j-{name}.db",
+                         connect=pg.connect)
+
+    one, two = make("desk"), make("office")
+    one.confirm("a", "before", 1.0)  # history: the feed starts after it
+    got: list[tuple[str, float]] = []
+    arrived = threading.Event()
+
+    def on_events(events: tuple[object, ...]) -> None:
+        got.extend((e.name, time.monotonic()) for e in events)  # type: ignore[attr-defined]
+        arrived.set()
+
+    feed = ChangeFeed(two, on_events, poll=0.2)
+    feed.start()
+    try:
+        time.sleep(0.5)
+        wrote = time.monotonic()
+        one.confirm("a", "acknowledged", 2.0)
+        assert arrived.wait(3.0)
+        assert [name for name, _ in got] == ["acknowledged"]
+        assert got[0][1] - wrote < 2.0
+    finally:
+        feed.stop()
+        one.close()
+        two.close()
