@@ -152,9 +152,6 @@ class SharedLog:
         self._open: dict[str, tuple[int | None, _SITUATION_KEY]] = {}
         self._cached: dict[str, Incident] = {}  # open incidents, for readers while offline
         self._reconnect(first=True)
-        if self._conn is not None:
-            for inc in self.open_incidents():
-                self._open[inc.host] = (inc.id, self._last_situation(inc))
 
     @classmethod
     def from_settings(cls, settings: LogSettings, demo: bool) -> SharedLog:
@@ -228,7 +225,27 @@ class SharedLog:
                                        f"{_line(exc)}") from None
             self._conn = conn
             self.trouble = ""
-            return self._replay()
+            if self._replay():
+                self._resync()
+            return self._conn is not None
+
+    def _resync(self) -> None:
+        """Resume what this console observed from the server (all of it, once the journal
+        is replayed): the open incidents it wrote a situation to, with its last one. Other
+        consoles' incidents are theirs to close: a console that sees a host ok never closes
+        an outage it did not see."""
+        assert self._conn is not None
+        try:
+            rows = self._conn.execute(
+                f"SELECT {_INCIDENT_COLUMNS}, EXISTS (SELECT 1 FROM events e WHERE "
+                "e.incident = i.id AND e.console = %s AND e.kind IN (%s, %s)) "
+                "FROM incidents i WHERE closed IS NULL ORDER BY opened, id",
+                (self.console, EventKind.OPENED.value, EventKind.SITUATION.value)).fetchall()
+            found = [(Incident(*row[:-1]), bool(row[-1])) for row in rows]
+            self._open = {i.host: (i.id, self._last_situation(i)) for i, mine in found if mine}
+            self._cached = {i.host: i for i, _ in found}
+        except psycopg.OperationalError as exc:
+            self._lost(exc)
 
     def _lost(self, exc: Exception) -> None:
         """The server went away: drop the connection, retry later."""
@@ -288,7 +305,7 @@ class SharedLog:
                 break
             for p in batch:
                 try:
-                    self._apply(_op_of(p))
+                    self._apply(_op_of(p), replay=True)
                 except psycopg.OperationalError as exc:
                     self._lost(exc)
                     return False
@@ -299,8 +316,10 @@ class SharedLog:
                 self._pending -= 1
         return self._conn is not None
 
-    def _apply(self, op: _Op) -> Event:
-        """One event in one transaction, resolving its incident on the server."""
+    def _apply(self, op: _Op, replay: bool = False) -> Event:
+        """One event in one transaction, resolving its incident on the server. A replayed
+        event belongs to the incident of its own time: an outage another console opened
+        after it was written (while this one was offline) is not its to close or join."""
         assert self._conn is not None
         conn = self._conn
         with conn.transaction():
@@ -309,13 +328,24 @@ class SharedLog:
                                (op.uuid,)).fetchone()
             if row is not None:  # replayed: the server has it already
                 return _event(row)
-            found = conn.execute("SELECT id FROM incidents WHERE host = %s AND closed IS NULL",
-                                 (op.host,)).fetchone()
+            found = conn.execute("SELECT id, opened FROM incidents WHERE host = %s AND "
+                                 "closed IS NULL", (op.host,)).fetchone()
             incident: int | None = int(found[0]) if found else None
             data = dict(op.data)
             fields = data.pop(_INC, None)
             kind = EventKind(op.kind) if op.kind in EventKind._value2member_map_ else None
-            if isinstance(fields, dict) and kind in (EventKind.OPENED, EventKind.SITUATION):
+            situation = isinstance(fields, dict) and kind in (EventKind.OPENED,
+                                                              EventKind.SITUATION)
+            if replay and found is not None and float(found[1]) > op.t and not situation:
+                # Written offline before this outage began: it belongs to the outage of its
+                # own time (if any) and closes nothing.
+                then = conn.execute(
+                    "SELECT max(id) FROM incidents WHERE host = %s AND opened <= %s AND "
+                    "closed >= %s", (op.host, op.t, op.t)).fetchone()
+                incident = int(then[0]) if then and then[0] is not None else None
+                data["late"] = True
+            elif situation:
+                assert isinstance(fields, dict)
                 incident, kind = self._situation(conn, incident, op, fields)
             elif kind in (EventKind.RECOVERED, EventKind.RETIRED):
                 if incident is not None:
@@ -532,9 +562,13 @@ class SharedLog:
         return found[0] if found else None
 
     def _last_situation(self, inc: Incident) -> _SITUATION_KEY:
-        found = self._events("WHERE incident = %s AND kind IN (%s, %s) ORDER BY id DESC "
-                             "LIMIT 1", (inc.id, EventKind.OPENED.value,
-                                         EventKind.SITUATION.value))
+        assert self._conn is not None
+        rows = self._conn.execute(
+            f"SELECT {_EVENT_COLUMNS} FROM events WHERE incident = %s AND console = %s AND "
+            "kind IN (%s, %s) ORDER BY id DESC LIMIT 1",
+            (inc.id, self.console, EventKind.OPENED.value, EventKind.SITUATION.value)
+        ).fetchall()
+        found = [_event(r) for r in rows]
         if not found:
             return (inc.situation, inc.severity, ())
         evidence = (found[0].data or {}).get("evidence", [])
@@ -549,9 +583,18 @@ class SharedLog:
         if self._conn is None and not self._reconnect():
             return ()
         try:
-            return self._events("WHERE id > %s ORDER BY id LIMIT %s", (since_id, limit))
+            events = self._events("WHERE id > %s ORDER BY id LIMIT %s", (since_id, limit))
         except IncidentLogError:
             return ()
+        for e in events:
+            # Another console closed an outage this one observed: a trouble this console
+            # still sees is then a new incident, not a change of the closed one.
+            if e.kind in (EventKind.RECOVERED, EventKind.RETIRED) and e.console != self.console:
+                current = self._open.get(e.host)
+                if current is not None and current[0] == e.incident:
+                    self._open.pop(e.host, None)
+                    self._cached.pop(e.host, None)
+        return events
 
     def last_event_id(self) -> int:
         """Where a change feed starting now begins (IncidentLogError while offline)."""
