@@ -253,7 +253,7 @@ class SharedLog:
             with suppress(psycopg.Error):
                 self._conn.close()
         self._conn = None
-        self._next_try = time.monotonic() + _RETRY
+        self._next_try = 0.0  # it worked until now: the next call may try at once
         self.trouble = _line(exc)
 
     def _migrate(self, conn: psycopg.Connection[Any]) -> None:
@@ -279,11 +279,15 @@ class SharedLog:
     def _write(self, op: _Op) -> Event:
         """Apply on the server, or journal it durably when the server cannot take it."""
         with self._lock:
-            if (self._conn is not None and self._pending == 0) or self._reconnect():
+            # Twice: a connection that died under us (the server restarted) gets one new try.
+            for _ in range(2):
+                if not ((self._conn is not None and self._pending == 0) or self._reconnect()):
+                    break
                 try:
                     return self._apply(op)
                 except psycopg.OperationalError as exc:
-                    # Whether or not the COMMIT got through, the journal's replay is safe.
+                    # Whether or not the COMMIT got through, a retry or the journal's
+                    # replay is safe: the server skips a UUID it has.
                     self._lost(exc)
                 except psycopg.Error as exc:
                     raise IncidentLogError(f"{self.where}: cannot write: {_line(exc)}"

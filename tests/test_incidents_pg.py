@@ -369,3 +369,69 @@ def test_change_feed_thread_hands_other_consoles_events_over(backend: str, tmp_p
         feed.stop()
         one.close()
         two.close()
+
+
+def test_a_console_never_closes_an_outage_it_did_not_see(console) -> None:
+    one = console("desk")
+    one.observe(DOWN, 1.0)  # the desk's vantage loses the host
+    two = console("office")  # started later; its own vantage sees the host fine
+    assert two.observe(OK, 2.0) is None
+    assert [i.host for i in two.open_incidents()] == ["a"]
+    assert two.retire(frozenset(), 3.0) == ()  # nor retires it: not its outage
+
+
+def test_a_trouble_still_seen_after_another_console_closed_it_is_a_new_incident(
+        console) -> None:
+    one, two = console("desk"), console("office")
+    first = one.observe(DOWN, 1.0)
+    two.observe(DOWN, 1.5)
+    two.observe(OK, 5.0)  # the office sees it back first and closes it
+    assert one.observe(DOWN, 6.0) is None  # unchanged for the desk, which has not read yet
+    one.changes(0)  # the feed: the desk reads the close
+    again = one.observe(DOWN, 7.0)
+    assert first is not None and again is not None
+    assert again.kind is EventKind.OPENED and again.incident != first.incident
+
+
+def test_a_late_recovery_from_the_journal_does_not_close_a_newer_outage(
+        console, pg: Cluster) -> None:
+    one, two = console("desk"), console("office")
+    one.observe(DOWN, 1.0)
+    pg.stop()
+    try:
+        late = one.observe(OK, 10.0)  # journaled while the server is away
+        assert late is not None and late.id < 0
+    finally:
+        pg.start()
+    # the office, back first, closes the old outage and sees a new one begin
+    time.sleep(2.1)
+    two.observe(DOWN, 2.0)
+    two.observe(OK, 11.0)
+    newer = two.observe(DOWN, 20.0)
+    assert newer is not None and newer.kind is EventKind.OPENED
+    one.changes(0)  # reconnects, replays the desk's recovery of t=10
+    assert not one.degraded
+    (still,) = two.open_incidents()
+    assert still.id == newer.incident and still.closed is None
+    first = one.incidents()[0]
+    replayed = [e for e in one.timeline(first.id) if e.console == "desk"]
+    assert replayed[-1].kind is EventKind.RECOVERED and replayed[-1].data == {"late": True}
+
+
+def test_an_idle_console_shows_degraded_once_the_feed_loses_the_server(console,
+                                                                       pg: Cluster) -> None:
+    one = console("desk")
+    assert one.wait_changes(0.1)  # the feed's first call connects its LISTEN
+    assert not one.degraded
+    pg.stop()
+    try:
+        deadline = time.monotonic() + 10
+        while not one.degraded and time.monotonic() < deadline:
+            one.wait_changes(0.5)
+        assert one.degraded and one.trouble
+    finally:
+        pg.start()
+    time.sleep(2.1)
+    while one.degraded and time.monotonic() < deadline + 10:
+        one.wait_changes(0.5)
+    assert not one.degraded
