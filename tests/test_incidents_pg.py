@@ -69,6 +69,8 @@ def test_two_consoles_see_each_others_confirmations_through_the_feed(console) ->
     assert [(e.kind, e.console) for e in one.timeline(inc.id)] == [
         (EventKind.OPENED, "desk"), (EventKind.SITUATION, "office")]
     seen = two.changes(0)[-1].id
+    assert two.wait_changes(0.1)  # the first call connects the LISTEN (and says: read now)
+    assert not two.wait_changes(0.2)  # nothing new: a timeout
     woke: list[float] = []
 
     def feed() -> None:  # what the duty service's feed thread does
@@ -81,7 +83,7 @@ def test_two_consoles_see_each_others_confirmations_through_the_feed(console) ->
     wrote = time.monotonic()
     one.confirm("a", "reboot_requested", 2.0, note="5666 说电源模块故障")
     thread.join(6)
-    assert woke and woke[0] - wrote < 2.0
+    assert woke and 0 < woke[0] - wrote < 2.0
     new = two.changes(seen)
     assert [(e.kind, e.name, e.detail, e.console) for e in new] == [
         (EventKind.CONFIRMED, "reboot_requested", "5666 说电源模块故障", "desk")]
