@@ -395,9 +395,10 @@ class SharedLog:
                    self.console)
 
     # -- writers (the IncidentLog API) -----------------------------------------------------------
-    def observe(self, situation: Situation, now: float) -> Event | None:
-        """As IncidentLog.observe; the server decides whether this opens the host's incident
-        or joins the one another console opened."""
+    def observe(self, situation: Situation, now: float,
+                note: dict[str, object] | None = None) -> Event | None:
+        """As IncidentLog.observe (`note` joins the data of an opening event); the server
+        decides whether this opens the host's incident or joins another console's."""
         host = situation.host
         key = _key(situation)
         current = self._open.get(host)
@@ -413,6 +414,8 @@ class SharedLog:
             _INC: {"severity": int(situation.severity), "since": situation.since,
                    "problem": situation.is_problem}}
         kind = EventKind.OPENED if current is None else EventKind.SITUATION
+        if current is None and note:
+            data = {**note, **data}
         event = self._write(self._op(host, now, kind, situation.id.value,
                                      "；".join(situation.evidence), data))
         if event.incident is None and event.id > 0:
@@ -457,6 +460,12 @@ class SharedLog:
                       ok: bool | None = None) -> Event:
         data: dict[str, object] = {} if ok is None else {"ok": ok}
         return self._record(host, now, EventKind.ACTION, action, output, data)
+
+    def record(self, host: str, now: float, kind: EventKind, name: str = "", detail: str = "",
+               data: dict[str, object] | None = None) -> Event:
+        """Any other event (acknowledgements, maintenance, silences, flapping), on the host's
+        open incident if it has one; `host` "" for a fleet-wide one."""
+        return self._record(host, now, kind, name, detail, data)
 
     def _record(self, host: str, now: float, kind: EventKind, name: str, detail: str,
                 data: dict[str, object] | None = None) -> Event:
@@ -524,6 +533,28 @@ class SharedLog:
             "WHERE id IN (SELECT max(id) FROM events WHERE kind = %s AND name = ANY(%s) "
             "GROUP BY host, name)", (EventKind.ACTION.value, list(actions)))
         return {(e.host, e.name): e for e in found}
+
+    def duty_events(self, after: int = 0) -> tuple[Event, ...]:
+        """Acknowledgements, maintenance windows and silences after event id `after`, from
+        every console, in order; () while the server is unreachable (the caller keeps
+        `after` and catches up later)."""
+        from lvs_tui.incidents import DUTY_KINDS  # type: ignore[attr-defined]
+
+        if self._conn is None and not self._reconnect():
+            return ()
+        try:
+            return self._events("WHERE id > %s AND kind = ANY(%s) ORDER BY id",
+                                (after, [k.value for k in DUTY_KINDS]))
+        except IncidentLogError:
+            return ()
+
+    def open_incident_id(self, host: str) -> int | None:
+        """The id of the host's open incident (None while it is only in the journal)."""
+        current = self._open.get(host)
+        if current is not None:
+            return current[0]
+        inc = self.open_incident(host)
+        return inc.id if inc is not None and inc.id > 0 else None
 
     def open_incident(self, host: str) -> Incident | None:
         """The host's open incident on the server (offline: as this console last knew it)."""

@@ -437,3 +437,29 @@ def test_an_idle_console_shows_degraded_once_the_feed_loses_the_server(console,
     while one.degraded and time.monotonic() < deadline + 10:
         one.wait_changes(0.5)
     assert not one.degraded
+
+
+def test_duty_events_record_and_notes_across_consoles(console, pg: Cluster,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import lvs_tui.incidents as incidents
+
+    # whatever kinds the duty state folds (acknowledgements, maintenance …): here one we have
+    monkeypatch.setattr(incidents, "DUTY_KINDS", (EventKind.ACTION,), raising=False)
+    one, two = console("desk"), console("office")
+    opened = one.observe(DOWN, 1.0, {"after_maintenance": "w1"})
+    assert opened is not None and opened.data is not None
+    assert opened.data["after_maintenance"] == "w1" and opened.data["severity"] == 4
+    assert one.observe(OK, 2.0, {"ignored": True}) is not None
+    one.observe(DOWN, 3.0)
+    fleet_wide = one.record("", 4.0, EventKind.ACTION, "silence", "电信 维护",
+                            {"vantages": ["zbx-telecom"]})
+    on_host = two.record("a", 5.0, EventKind.ACTION, "ack", "李四", {"who": "李四"})
+    assert fleet_wide.incident is None and on_host.incident == two.open_incident_id("a")
+    assert two.open_incident_id("a") == one.open_incident_id("a") is not None
+    assert [e.name for e in one.duty_events()] == ["silence", "ack"]
+    assert one.duty_events(fleet_wide.id) == (on_host,)
+    pg.stop()
+    try:
+        assert one.duty_events(0) == ()  # offline: nothing new, the caller keeps its place
+    finally:
+        pg.start()
