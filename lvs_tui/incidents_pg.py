@@ -24,11 +24,11 @@ import socket
 import threading
 import time
 import uuid as uuidlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import psycopg
 from psycopg import sql
@@ -108,6 +108,7 @@ _INCIDENT_COLUMNS = ("id, host, opened, since, closed, situation, severity, wors
                      "worst_severity")
 _INC = "_incident"  # data key carrying the incident fields of an observation, not stored
 _RETRY = 2.0  # seconds between reconnection attempts while degraded
+T = TypeVar("T")
 
 
 def default_journal(schema: str) -> Path:
@@ -151,6 +152,7 @@ class SharedLog:
         # host -> (incident id or None while only journaled, last recorded situation)
         self._open: dict[str, tuple[int | None, _SITUATION_KEY]] = {}
         self._cached: dict[str, Incident] = {}  # open incidents, for readers while offline
+        self._confirmed: dict[str, tuple[Event, ...]] = {}  # their confirmations, likewise
         self._reconnect(first=True)
 
     @classmethod
@@ -173,7 +175,10 @@ class SharedLog:
             if value:
                 connect[key] = str(Path(value).expanduser())
         schema = f"{settings.schema}_demo" if demo else settings.schema
-        return cls(settings.url, schema, settings.console, connect=connect)
+        # Two demos side by side on one machine are two consoles, not one.
+        console = settings.console or (f"{socket.gethostname()}-demo-{os.getpid()}"
+                                       if demo else "")
+        return cls(settings.url, schema, console, connect=connect)
 
     def close(self) -> None:
         with self._lock:
@@ -419,8 +424,7 @@ class SharedLog:
         event = self._write(self._op(host, now, kind, situation.id.value,
                                      "；".join(situation.evidence), data))
         if event.incident is None and event.id > 0:
-            self._open.pop(host, None)
-            self._cached.pop(host, None)
+            self._forget(host)
             return event
         self._open[host] = (event.incident, key)
         old = self._cached.get(host)
@@ -435,19 +439,27 @@ class SharedLog:
 
     def _close(self, host: str, now: float, kind: EventKind, detail: str = "") -> Event:
         event = self._write(self._op(host, now, kind, kind.value if detail else "ok", detail))
+        self._forget(host)
+        return event
+
+    def _forget(self, host: str) -> None:
+        """The host's incident closed: nothing of it stays in this console's memory."""
         self._open.pop(host, None)
         self._cached.pop(host, None)
-        return event
+        self._confirmed.pop(host, None)
 
     def retire(self, hosts: frozenset[str], now: float) -> tuple[Event, ...]:
         """Close the open incidents of hosts no longer in the config. The consoles sharing
         a log are expected to share the fleet too: this closes them for everyone."""
-        gone = sorted(h for h in self._open if h not in hosts)
+        gone = sorted(h for h in list(self._open) if h not in hosts)  # the feed may pop
         return tuple(self._close(h, now, EventKind.RETIRED, "removed from the config")
                      for h in gone)
 
     def confirm(self, host: str, name: str, now: float, note: str = "") -> Event:
-        return self._record(host, now, EventKind.CONFIRMED, name, note)
+        event = self._record(host, now, EventKind.CONFIRMED, name, note)
+        if host in self._cached:
+            self._confirmed[host] = (*self._confirmed.get(host, ()), event)
+        return event
 
     def record_text(self, host: str, kind: str, text: str, how: str, now: float,
                     to: str = "") -> Event:
@@ -521,12 +533,26 @@ class SharedLog:
         return tuple((e.name, e.t) for e in self.confirmation_events(host))
 
     def confirmation_events(self, host: str | None = None) -> tuple[Event, ...]:
+        """As IncidentLog's; offline, what this console last read or confirmed itself."""
         if host is not None:
-            return self._events("WHERE kind = %s AND incident = (SELECT id FROM incidents "
-                                "WHERE host = %s AND closed IS NULL) ORDER BY id",
-                                (EventKind.CONFIRMED.value, host))
-        return self._events("WHERE kind = %s AND incident IN (SELECT id FROM incidents WHERE "
-                            "closed IS NULL) ORDER BY id", (EventKind.CONFIRMED.value,))
+            found = self._from_server(lambda: self._events(
+                "WHERE kind = %s AND incident = (SELECT id FROM incidents WHERE host = %s "
+                "AND closed IS NULL) ORDER BY id", (EventKind.CONFIRMED.value, host)))
+            if found is None:
+                return self._confirmed.get(host, ())
+            self._confirmed[host] = found
+            return found
+        found = self._from_server(lambda: self._events(
+            "WHERE kind = %s AND incident IN (SELECT id FROM incidents WHERE closed IS NULL) "
+            "ORDER BY id", (EventKind.CONFIRMED.value,)))
+        if found is None:
+            return tuple(sorted((e for got in self._confirmed.values() for e in got),
+                                key=lambda e: e.t))
+        grouped: dict[str, tuple[Event, ...]] = {}
+        for e in found:
+            grouped[e.host] = (*grouped.get(e.host, ()), e)
+        self._confirmed = grouped
+        return found
 
     def last_actions(self, actions: tuple[str, ...]) -> dict[tuple[str, str], Event]:
         found = self._events(
@@ -556,17 +582,31 @@ class SharedLog:
         inc = self.open_incident(host)
         return inc.id if inc is not None and inc.id > 0 else None
 
+    def _from_server(self, read: Callable[[], T]) -> T | None:
+        """`read()` on the server; None when it cannot be reached (the caller answers from
+        memory). Any other failure still raises."""
+        if self.degraded and not self._reconnect():
+            return None
+        try:
+            return read()
+        except IncidentLogError:
+            if self._conn is not None:
+                raise
+            return None
+
     def open_incident(self, host: str) -> Incident | None:
         """The host's open incident on the server (offline: as this console last knew it)."""
-        if self.degraded and not self._reconnect():
+        found = self._from_server(
+            lambda: self._incidents("WHERE host = %s AND closed IS NULL", (host,)))
+        if found is None:
             return self._cached.get(host)
-        found = self._incidents("WHERE host = %s AND closed IS NULL", (host,))
         return found[0] if found else None
 
     def open_incidents(self) -> tuple[Incident, ...]:
-        if self.degraded and not self._reconnect():
+        found = self._from_server(
+            lambda: self._incidents("WHERE closed IS NULL ORDER BY opened, id", ()))
+        if found is None:
             return tuple(sorted(self._cached.values(), key=lambda i: i.opened))
-        found = self._incidents("WHERE closed IS NULL ORDER BY opened, id", ())
         self._cached = {i.host: i for i in found}
         return found
 
@@ -627,8 +667,7 @@ class SharedLog:
             if e.kind in (EventKind.RECOVERED, EventKind.RETIRED) and e.console != self.console:
                 current = self._open.get(e.host)
                 if current is not None and current[0] == e.incident:
-                    self._open.pop(e.host, None)
-                    self._cached.pop(e.host, None)
+                    self._forget(e.host)
         return events
 
     def last_event_id(self) -> int:

@@ -111,10 +111,14 @@ def test_server_stopped_mid_shift_journals_and_converges(console, pg: Cluster,
     one.observe(DOWN, 1.0)
     one.confirm("a", "reboot_requested", 2.0)
     assert not one.degraded
+    two.confirmation_events()  # read at start, as the duty service does
     pg.stop()
     try:
         # both keep working: every write is acknowledged (journaled), nothing raises
         e1 = one.confirm("a", "reboot_failed", 3.0, note="电源模块故障")
+        # the runbook still finds its step: what the console read or confirmed itself
+        assert one.confirmations("a") == (("reboot_requested", 2.0), ("reboot_failed", 3.0))
+        assert [e.name for e in two.confirmation_events()] == ["reboot_requested"]
         e2 = two.record_text("a", "reboot", "请重启 a", "copied", 3.5)
         e3 = one.record_action("b", "ssh", "session ended", 4.0)
         assert e1.id < 0 and e2.id < 0 and e3.id < 0  # not on the server yet
@@ -243,6 +247,12 @@ def test_factory_reads_the_password_from_the_environment_and_keeps_the_demo_apar
         real.observe(DOWN, 1.0)
         assert demo.open_incidents() == () and len(real.open_incidents()) == 1
         assert isinstance(demo, SharedLog) and demo.schema == f"{name}_demo"
+        assert real.console == "desk" and demo.console == "desk"
+        # a demo with no console name is a console of its own (two demos side by side)
+        unnamed = open_log(LogSettings(url=pg.url, password_env="LVS_TEST_PG_PASSWORD",
+                                       schema=name), demo=True)
+        assert isinstance(unnamed, SharedLog) and unnamed.console.endswith(f"-{os.getpid()}")
+        unnamed.close()
     finally:
         real.close()
         demo.close()
