@@ -266,9 +266,14 @@ class SharedLog:
         with conn.transaction():
             # One console migrates at a time; the others find the work done.
             conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (self.schema,))
-            conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(schema))
+            # Create only what is missing: a duty role may have been granted a schema made
+            # by the DBA without the right to create one (CREATE … IF NOT EXISTS would fail).
+            if conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s",
+                            (self.schema,)).fetchone() is None:
+                conn.execute(sql.SQL("CREATE SCHEMA {}").format(schema))
             conn.execute(sql.SQL("SET LOCAL search_path TO {}").format(schema))
-            conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version integer NOT NULL)")
+            if conn.execute("SELECT to_regclass('schema_version')").fetchone() == (None,):
+                conn.execute("CREATE TABLE schema_version (version integer NOT NULL)")
             row = conn.execute("SELECT max(version) FROM schema_version").fetchone()
             version = int(row[0]) if row and row[0] is not None else 0
             if version > SCHEMA_VERSION:

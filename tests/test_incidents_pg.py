@@ -473,3 +473,22 @@ def test_duty_events_record_and_notes_across_consoles(console, pg: Cluster,
         assert one.duty_events(0) == ()  # offline: nothing new, the caller keeps its place
     finally:
         pg.start()
+
+
+def test_a_duty_role_on_a_schema_the_dba_made(pg: Cluster, schema: str,
+                                              tmp_path: Path) -> None:
+    role = f"duty_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(pg.url, **pg.connect, autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE {role} LOGIN PASSWORD 'duty-pw'")
+        conn.execute(f"CREATE SCHEMA {schema} AUTHORIZATION {role}")
+    url = pg.url.replace("postgres@", f"{role}@")
+    with SharedLog(url, schema, console="desk", journal=tmp_path / "j.db",
+                   connect={"password": "duty-pw"}) as log:
+        assert not log.degraded
+        assert log.observe(DOWN, 1.0) is not None
+    # a schema it may not create: one line saying why, no traceback, never the password
+    with pytest.raises(IncidentLogError) as exc:
+        SharedLog(url, f"{schema}_x", console="desk", journal=tmp_path / "j2.db",
+                  connect={"password": "duty-pw"})
+    assert "permission denied" in str(exc.value) and "\n" not in str(exc.value)
+    assert "duty-pw" not in str(exc.value)
