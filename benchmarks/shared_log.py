@@ -102,6 +102,15 @@ def schema_size(url: str, connect: dict[str, object], schema: str) -> int:
     return int(row[0]) if row else 0
 
 
+def kinds(url: str, connect: dict[str, object], schema: str) -> str:
+    with psycopg.connect(url, **connect) as conn:  # type: ignore[arg-type]
+        rows = conn.execute(f"SELECT kind, count(*) FROM {schema}.events GROUP BY kind "
+                            "ORDER BY count(*) DESC").fetchall()
+        incidents = conn.execute(f"SELECT count(*) FROM {schema}.incidents").fetchone()
+    return (", ".join(f"{k} {n}" for k, n in rows)
+            + f"; {incidents[0] if incidents else 0} incidents")
+
+
 def run(url: str, connect: dict[str, object], speed: float, minutes: float) -> int:
     schema = f"bench_{uuid.uuid4().hex[:8]}"
     tmp = Path(tempfile.mkdtemp(prefix="lvs-tui-bench-"))
@@ -143,6 +152,7 @@ def run(url: str, connect: dict[str, object], speed: float, minutes: float) -> i
         f.join(2)
     wall = time.monotonic() - wall0
     size = schema_size(url, connect, schema) - base
+    by_kind = kinds(url, connect, schema)
     started = {i: t for c in consoles for i, t in c.started.items()}
     lags = sorted(seen - started[i] for c in consoles for i, seen in c.seen if i in started)
     writes = sum(c.writes for c in consoles)
@@ -156,6 +166,7 @@ def run(url: str, connect: dict[str, object], speed: float, minutes: float) -> i
     print(f"evaluations: {evaluations} (one a wall second, {done} simulated s)")
     print(f"events written: {writes} in {wall:.1f} s = {writes / wall:.2f} events/s "
           f"({writes / done * 86400:.0f} per day of duty)")
+    print(f"  by kind: {by_kind}")
     print(f"write on one console -> read via changes() on another: {len(lags)} reads, "
           f"median {statistics.median(lags) * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms, "
           f"max {lags[-1] * 1000:.1f} ms; p95 / {TARGET_P95:g} s target = "
