@@ -146,6 +146,7 @@ class SharedLog:
         self._conn: psycopg.Connection[Any] | None = None
         self._listen: psycopg.Connection[Any] | None = None
         self._next_try = 0.0
+        self._closed = False
         self.trouble = ""  # why the server is not used right now ("" when online)
         self._journal = Journal(journal or default_journal(schema))
         self._pending = self._journal.count()
@@ -182,6 +183,7 @@ class SharedLog:
 
     def close(self) -> None:
         with self._lock:
+            self._closed = True
             for conn in (self._conn, self._listen):
                 if conn is not None:
                     conn.close()
@@ -203,6 +205,8 @@ class SharedLog:
     def _reconnect(self, first: bool = False) -> bool:
         """Connect (at most every _RETRY s), migrate, replay the journal. True if online."""
         with self._lock:
+            if self._closed:
+                return False
             if self._conn is not None:
                 return self._replay()
             now = time.monotonic()
@@ -687,33 +691,41 @@ class SharedLog:
         False on timeout or while the server is unreachable (then it also retries the
         connection and the journal's replay)."""
         deadline = time.monotonic() + timeout
-        if self._listen is None:
+        listen = self._listen
+        if self._closed:
+            return False
+        if listen is None:
             try:
-                conn = psycopg.connect(self.conninfo, autocommit=True, **self._connect_args)
-                conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self._channel)))
-                self._listen = conn
+                listen = psycopg.connect(self.conninfo, autocommit=True, **self._connect_args)
+                listen.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self._channel)))
+                self._listen = listen
             except psycopg.Error as exc:
-                self.trouble = self.trouble or _line(exc)
+                self._unreachable(exc)
                 time.sleep(max(0.0, min(deadline - time.monotonic(), _RETRY)))
                 return False
             self._reconnect()  # back: replay the journal, and the caller reads what it missed
             return True
         try:
-            for _ in self._listen.notifies(timeout=max(0.0, deadline - time.monotonic()),
-                                           stop_after=1):
+            for _ in listen.notifies(timeout=max(0.0, deadline - time.monotonic()),
+                                     stop_after=1):
                 return True
-        except psycopg.Error as exc:
+        except psycopg.Error as exc:  # the server went away (or close() closed it)
             with suppress(psycopg.Error):
-                self._listen.close()
+                listen.close()
             self._listen = None
-            with self._lock:
-                if self._conn is not None:
-                    self._lost(exc)
+            self._unreachable(exc)
             return False
-        if self._pending:
-            self._reconnect()
+        if self._pending or self._conn is None:
+            self._reconnect()  # an idle console comes back (and replays) without a write
         return False
 
+    def _unreachable(self, exc: psycopg.Error) -> None:
+        """The feed cannot reach the server: the writer's connection is as good as gone."""
+        with self._lock:
+            if self._conn is not None:
+                self._lost(exc)
+            else:
+                self.trouble = self.trouble or _line(exc)
 
 def _event(row: tuple[Any, ...]) -> Event:
     i, inc, h, t, k, n, d, data, console = row
