@@ -492,3 +492,47 @@ def test_a_duty_role_on_a_schema_the_dba_made(pg: Cluster, schema: str,
                   connect={"password": "duty-pw"})
     assert "permission denied" in str(exc.value) and "\n" not in str(exc.value)
     assert "duty-pw" not in str(exc.value)
+
+
+# Another console, in its own process, on the demo's log: prints what its feed hands over.
+WATCHER = """
+import sys, time
+from lvs_tui.config import LogSettings
+from lvs_tui.feed import ChangeFeed
+from lvs_tui.incidents import open_log
+log = open_log(LogSettings(url=sys.argv[1], password_env="LVS_TEST_PG_PASSWORD",
+                           schema=sys.argv[2]), demo=True)
+def show(events):
+    for e in events:
+        print(e.console, e.kind.value, e.name, e.detail, flush=True)
+feed = ChangeFeed(log, show, poll=5.0)
+feed.start()
+time.sleep(0.5)
+print("ready", flush=True)
+time.sleep(60)
+"""
+
+
+def test_a_console_in_another_process_sees_an_acknowledgement_within_2_s(
+        pg: Cluster, tmp_path: Path) -> None:
+    name = f"t_{uuid.uuid4().hex[:8]}"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "XDG_STATE_HOME": str(tmp_path),
+           "LVS_TEST_PG_PASSWORD": pg.connect["password"]}
+    proc = subprocess.Popen([sys.executable, "-c", WATCHER, pg.url, name],
+                            stdout=subprocess.PIPE, env=env, text=True)
+    assert proc.stdout is not None
+    try:
+        assert proc.stdout.readline() == "ready\n"
+        with SharedLog(pg.url, f"{name}_demo", console="desk", journal=tmp_path / "j.db",
+                       connect=pg.connect) as desk:
+            desk.observe(DOWN, 1.0)
+            line = proc.stdout.readline()
+            assert line.startswith("desk opened host_down")
+            wrote = time.monotonic()
+            desk.confirm("a", "acknowledged", 2.0, note="李四 处理中")
+            line = proc.stdout.readline()
+            assert time.monotonic() - wrote < 2.0  # a poll would take up to 5 s here
+            assert line == "desk confirmed acknowledged 李四 处理中\n"
+    finally:
+        proc.kill()
+        proc.wait()
