@@ -41,7 +41,11 @@ class ChangeFeed:
                 except IncidentLogError:  # offline at start: try again after a while
                     self._stop.wait(self.poll)
                     continue
-            self._drain()
+            try:
+                self._drain()
+            except IncidentLogError:  # the log refused a read: the header shows the log
+                self._stop.wait(self.poll)
+                continue
             self.log.wait_changes(self.poll)
 
     def _drain(self) -> None:

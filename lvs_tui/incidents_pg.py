@@ -575,33 +575,33 @@ class SharedLog:
         `after` and catches up later)."""
         from lvs_tui.incidents import DUTY_KINDS  # type: ignore[attr-defined]
 
-        if self._conn is None and not self._reconnect():
-            return ()
-        try:
-            return self._events("WHERE id > %s AND kind = ANY(%s) ORDER BY id",
-                                (after, [k.value for k in DUTY_KINDS]))
-        except IncidentLogError:
-            return ()
+        found = self._from_server(lambda: self._events(
+            "WHERE id > %s AND kind = ANY(%s) ORDER BY id",
+            (after, [k.value for k in DUTY_KINDS])))
+        return found or ()
 
     def open_incident_id(self, host: str) -> int | None:
-        """The id of the host's open incident (None while it is only in the journal)."""
+        """The id of the host's open incident, from memory (safe on the UI thread): the one
+        this console observes, else one another console opened as last read through
+        changes() or open_incidents(). None while it is only in the journal."""
         current = self._open.get(host)
         if current is not None:
             return current[0]
-        inc = self.open_incident(host)
-        return inc.id if inc is not None and inc.id > 0 else None
+        known = self._cached.get(host)
+        return known.id if known is not None and known.id > 0 else None
 
     def _from_server(self, read: Callable[[], T]) -> T | None:
         """`read()` on the server; None when it cannot be reached (the caller answers from
         memory). Any other failure still raises."""
-        if self.degraded and not self._reconnect():
-            return None
-        try:
-            return read()
-        except IncidentLogError:
-            if self._conn is not None:
-                raise
-            return None
+        for _ in range(2):  # a connection that died under the read gets one new try
+            if self.degraded and not self._reconnect():
+                return None
+            try:
+                return read()
+            except IncidentLogError:
+                if self._conn is not None:
+                    raise
+        return None
 
     def open_incident(self, host: str) -> Incident | None:
         """The host's open incident on the server (offline: as this console last knew it)."""
@@ -664,20 +664,30 @@ class SharedLog:
     def changes(self, since_id: int, limit: int = 1000) -> tuple[Event, ...]:
         """Events with id > since_id, oldest first, from every console; () while the server
         is unreachable (the caller keeps since_id and catches up later)."""
-        if self._conn is None and not self._reconnect():
-            return ()
-        try:
-            events = self._events("WHERE id > %s ORDER BY id LIMIT %s", (since_id, limit))
-        except IncidentLogError:
+        events = self._from_server(
+            lambda: self._events("WHERE id > %s ORDER BY id LIMIT %s", (since_id, limit)))
+        if events is None:
             return ()
         for e in events:
-            # Another console closed an outage this one observed: a trouble this console
-            # still sees is then a new incident, not a change of the closed one.
-            if e.kind in (EventKind.RECOVERED, EventKind.RETIRED) and e.console != self.console:
-                current = self._open.get(e.host)
-                if current is not None and current[0] == e.incident:
-                    self._forget(e.host)
+            if e.console != self.console:
+                self._learn(e)
         return events
+
+    def _learn(self, e: Event) -> None:
+        """Follow another console's openings and closings in this console's memory."""
+        known = self._cached.get(e.host)
+        if e.kind is EventKind.OPENED and e.incident is not None and (
+                known is None or known.id != e.incident):
+            self._cached[e.host] = Incident(e.incident, e.host, e.t, None, None, e.name,
+                                            e.severity or 0, e.name, e.severity or 0)
+        elif e.kind in (EventKind.RECOVERED, EventKind.RETIRED):
+            # An outage this console observed, closed elsewhere: a trouble this console
+            # still sees is then a new incident, not a change of the closed one.
+            current = self._open.get(e.host)
+            if current is not None and current[0] == e.incident:
+                self._forget(e.host)
+            if known is not None and known.id == e.incident:
+                self._cached.pop(e.host, None)
 
     def last_event_id(self) -> int:
         """Where a change feed starting now begins (IncidentLogError while offline)."""

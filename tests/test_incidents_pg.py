@@ -464,6 +464,7 @@ def test_duty_events_record_and_notes_across_consoles(console, pg: Cluster,
     fleet_wide = one.record("", 4.0, EventKind.ACTION, "silence", "电信 维护",
                             {"vantages": ["zbx-telecom"]})
     on_host = two.record("a", 5.0, EventKind.ACTION, "ack", "李四", {"who": "李四"})
+    two.changes(0)  # the feed: the office learns the desk's new incident
     assert fleet_wide.incident is None and on_host.incident == two.open_incident_id("a")
     assert two.open_incident_id("a") == one.open_incident_id("a") is not None
     assert [e.name for e in one.duty_events()] == ["silence", "ack"]
@@ -536,3 +537,21 @@ def test_a_console_in_another_process_sees_an_acknowledgement_within_2_s(
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_open_incident_id_is_memory_and_follows_the_feed(console, pg: Cluster) -> None:
+    one, two = console("desk"), console("office")
+    opened = one.observe(DOWN, 1.0)
+    assert opened is not None and one.open_incident_id("a") == opened.incident
+    assert two.open_incident_id("a") is None  # not read yet: no query behind its back
+    two.changes(0)
+    assert two.open_incident_id("a") == opened.incident
+    pg.stop()
+    try:  # memory only: it answers with the server gone
+        assert two.open_incident_id("a") == opened.incident
+    finally:
+        pg.start()
+    time.sleep(0.5)
+    one.observe(OK, 2.0)
+    two.changes(0)
+    assert two.open_incident_id("a") is None
