@@ -19,6 +19,7 @@ database's growth per day of duty at this rate.
 from __future__ import annotations
 
 import argparse
+import shutil
 import statistics
 import sys
 import tempfile
@@ -158,6 +159,7 @@ def run(url: str, connect: dict[str, object], speed: float, minutes: float) -> i
     writes = sum(c.writes for c in consoles)
     for c in consoles:
         c.log.close()
+    shutil.rmtree(tmp, ignore_errors=True)  # the (empty) journals
     if not lags:
         print("no event crossed consoles: nothing measured")
         return 1
