@@ -205,6 +205,38 @@ class SendSettings:
     mail_from: str = ""
 
 
+class SslMode(StrEnum):
+    """libpq's sslmode, passed through to the server connection."""
+
+    DISABLE = "disable"
+    ALLOW = "allow"
+    PREFER = "prefer"
+    REQUIRE = "require"
+    VERIFY_CA = "verify-ca"
+    VERIFY_FULL = "verify-full"
+
+
+@dataclass(frozen=True, slots=True)
+class LogSettings:
+    """[log]: the incident log. No url: the embedded SQLite file (the default). A
+    postgresql:// url: one log shared by every console pointed at it."""
+
+    url: str = ""
+    password_env: str = ""
+    password_file: str = ""
+    sslmode: SslMode | None = None  # None: libpq's default (or the url's own)
+    sslrootcert: str = ""
+    sslcert: str = ""
+    sslkey: str = ""
+    schema: str = "lvs_tui"  # the demo uses "<schema>_demo"
+    console: str = ""  # this console's name in the shared log ("" = the machine's name)
+    connect_timeout: float = 3.0
+
+    @property
+    def shared(self) -> bool:
+        return bool(self.url)
+
+
 @dataclass(frozen=True, slots=True)
 class Config:
     path: str
@@ -217,6 +249,7 @@ class Config:
     keys: dict[str, str]  # action id -> key, overrides of the default bindings
     sending: SendSettings = field(default_factory=SendSettings)
     jira: Jira = field(default_factory=Jira)
+    log: LogSettings = field(default_factory=LogSettings)
 
     def vantage(self, vantage_id: str) -> Vantage:
         return next(v for v in self.vantages if v.id == vantage_id)
@@ -467,6 +500,38 @@ def _sending(r: TableReader) -> SendSettings:
     if out.enabled and not (out.webhook_url_env or out.webhook_url_file or out.smtp_host):
         r.error("enabled", "true but neither a webhook (webhook_url_env/_file) nor "
                 "smtp_host is set")
+    return out
+
+
+_PG_URL = re.compile(r"^postgres(?:ql)?://[^\s]*$")
+_PG_IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,40}$")
+
+
+def _log(r: TableReader) -> LogSettings:
+    d = LogSettings()
+    if "password" in r.table:
+        r.used.add("password")
+        r.error("password", "secrets are never written in the config: use password_env or "
+                "password_file")
+    url = r.str_("url")
+    if url and not _PG_URL.match(url):
+        r.error("url", f"{url!r} is not a postgresql:// URL")
+        url = ""
+    elif re.match(r"^postgres(?:ql)?://[^/@]*:[^/@]*@", url) or "password=" in url:
+        r.error("url", "the URL carries a password: secrets are never written in the "
+                "config, use password_env or password_file")
+        url = ""
+    out = LogSettings(
+        url=url, password_env=r.str_("password_env"),
+        password_file=_existing_file(r, "password_file"),
+        sslmode=r.enum("sslmode", SslMode, None) if "sslmode" in r.table else None,
+        sslrootcert=_existing_file(r, "sslrootcert"), sslcert=_existing_file(r, "sslcert"),
+        sslkey=_existing_file(r, "sslkey"), schema=r.str_("schema", d.schema),
+        console=r.str_("console"),
+        connect_timeout=r.num("connect_timeout", d.connect_timeout, 1, 60))
+    r.done()
+    if not _PG_IDENT.match(out.schema):
+        r.error("schema", f"{out.schema!r} is not a schema name (lowercase letters, digits, _)")
     return out
 
 
@@ -766,6 +831,7 @@ def parse(text: str, file: str = "config.toml") -> Config:
     rr.done()
     keys = _keys(root.table_("keys"))
     sending = _sending(root.table_("sending"))
+    log = _log(root.table_("log"))
     root.done()
     runbook_path = SHIPPED_RUNBOOK
     if runbook:
@@ -775,7 +841,7 @@ def parse(text: str, file: str = "config.toml") -> Config:
     if not fleet.hosts and not errors:
         errors.append(f"{file}: hosts: the fleet has no host")
     cfg = Config(file, duty, fleet, vantages, zabbix, notice, runbook_path, keys, sending,
-                 jira)
+                 jira, log)
     _cross_check(file, errors, cfg)
     if errors:
         raise ConfigError(errors)

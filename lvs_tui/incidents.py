@@ -20,10 +20,15 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 from lvs_tui.situation import Situation, SituationId
 from lvs_tui.timeline import DUTY_KINDS, Event, EventKind, Incident  # pure values
+
+if TYPE_CHECKING:
+    from lvs_tui.config import LogSettings
 
 # Each entry migrates the schema from version i to i+1 (PRAGMA user_version). Never edit a
 # released entry: append a new one, so an old log file is upgraded in place.
@@ -56,12 +61,33 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX events_incident ON events(incident, id)",
         "CREATE INDEX events_host ON events(host, t)",
     ),
+    (
+        # One sender per notice: the first console to claim (incident, kind, seq) sends it.
+        """CREATE TABLE claims (
+            incident INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            console TEXT NOT NULL,
+            who TEXT NOT NULL,
+            t REAL NOT NULL,
+            PRIMARY KEY (incident, kind, seq)
+        )""",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
 class IncidentLogError(Exception):
     """The log file cannot be opened or written: one line naming the file."""
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """Who already claimed a notice (one sender per notice) and when."""
+
+    console: str
+    who: str
+    t: float
 
 
 def default_path() -> Path:
@@ -374,3 +400,89 @@ class IncidentLog:
         return (found[0].name, found[0].severity or inc.severity,
                 tuple(_NUMBER.sub("#", str(e)) for e in evidence)
                 if isinstance(evidence, list) else ())
+
+    # -- shared-log interface (one console on a file: trivially satisfied) ----------------
+    @property
+    def degraded(self) -> bool:
+        """A local file is never degraded: a failed write raises instead."""
+        return False
+
+    def changes(self, since_id: int, limit: int = 1000) -> tuple[Event, ...]:
+        """Events after `since_id`, oldest first (other consoles on the same file)."""
+        return self._events("WHERE id > ? ORDER BY id LIMIT ?", (since_id, limit))
+
+    def last_event_id(self) -> int:
+        """Where a change feed starting now begins (0 for an empty log)."""
+        with self._lock:
+            return int(self._db.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0])
+
+    def wait_changes(self, timeout: float) -> bool:
+        """A file has no notifications: wait `timeout` and let the caller poll changes()."""
+        threading.Event().wait(timeout)
+        return True
+
+    def claim_send(self, incident: int, kind: str, seq: int, console: str, who: str,
+                   now: float) -> Claim | None:
+        """Claim sending notice (incident, kind, seq): None if this console may send it,
+        else who claimed it first and when."""
+        with self._write() as db:
+            cur = db.execute("INSERT INTO claims (incident, kind, seq, console, who, t) "
+                             "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                             (incident, kind, seq, console, who, now))
+            if cur.rowcount == 1:
+                return None
+            row = db.execute("SELECT console, who, t FROM claims WHERE incident = ? AND "
+                             "kind = ? AND seq = ?", (incident, kind, seq)).fetchone()
+        return Claim(str(row[0]), str(row[1]), float(row[2]))
+
+
+class DutyLog(Protocol):
+    """What the console needs from an incident log, local (IncidentLog) or shared
+    (incidents_pg.SharedLog). Writers return once the event is durable (on the server, or
+    in the local journal while the server is unreachable)."""
+
+    @property
+    def degraded(self) -> bool: ...
+    def close(self) -> None: ...
+    def __enter__(self) -> DutyLog: ...
+    def __exit__(self, *exc: object) -> None: ...
+    def observe(self, situation: Situation, now: float,
+                note: dict[str, object] | None = None) -> Event | None: ...
+    def retire(self, hosts: frozenset[str], now: float) -> tuple[Event, ...]: ...
+    def confirm(self, host: str, name: str, now: float, note: str = "") -> Event: ...
+    def record_text(self, host: str, kind: str, text: str, how: str, now: float,
+                    to: str = "") -> Event: ...
+    def record_action(self, host: str, action: str, output: str, now: float,
+                      ok: bool | None = None) -> Event: ...
+    def record(self, host: str, now: float, kind: EventKind, name: str = "",
+               detail: str = "", data: dict[str, object] | None = None) -> Event: ...
+    def duty_events(self, after: int = 0) -> tuple[Event, ...]: ...
+    def open_incident_id(self, host: str) -> int | None: ...
+    def confirmations(self, host: str) -> tuple[tuple[str, float], ...]: ...
+    def confirmation_events(self, host: str | None = None) -> tuple[Event, ...]: ...
+    def last_actions(self, actions: tuple[str, ...]) -> dict[tuple[str, str], Event]: ...
+    def open_incident(self, host: str) -> Incident | None: ...
+    def open_incidents(self) -> tuple[Incident, ...]: ...
+    def incidents(self, since: float | None = None, open_only: bool = False
+                  ) -> tuple[Incident, ...]: ...
+    def incident(self, incident_id: int) -> Incident | None: ...
+    def timeline(self, incident_id: int) -> tuple[Event, ...]: ...
+    def host_events(self, host: str, since: float | None = None) -> tuple[Event, ...]: ...
+    def last_action(self, host: str, action: str) -> Event | None: ...
+    def changes(self, since_id: int, limit: int = 1000) -> tuple[Event, ...]: ...
+    def last_event_id(self) -> int: ...
+    def wait_changes(self, timeout: float) -> bool: ...
+    def claim_send(self, incident: int, kind: str, seq: int, console: str, who: str,
+                   now: float) -> Claim | None: ...
+
+
+def open_log(settings: LogSettings | None, demo: bool, path: str | Path | None = None
+             ) -> DutyLog:
+    """The console's incident log: the shared PostgreSQL one when `[log] url` is set (the
+    demo on its own schema), else the embedded SQLite file (`path`, or the default/demo
+    file). Raises IncidentLogError (one line) when it cannot be opened."""
+    if settings is not None and settings.url:
+        from lvs_tui.incidents_pg import SharedLog  # psycopg only when it is used
+
+        return SharedLog.from_settings(settings, demo=demo)
+    return IncidentLog(path if path is not None else demo_path() if demo else None)

@@ -43,6 +43,7 @@ class Event:
     name: str = ""
     detail: str = ""
     data: dict[str, object] | None = None
+    console: str = ""  # the console that wrote it (the shared log; "" in a local file)
 
     @property
     def severity(self) -> int | None:

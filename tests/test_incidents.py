@@ -1,4 +1,7 @@
-"""The incident log: lifecycle, resume after restart, migrations, and kill -9 durability."""
+"""The incident log: lifecycle, resume after restart, migrations, and kill -9 durability.
+
+The behaviour tests run against both backends: the embedded SQLite file and the shared log
+on a real PostgreSQL (tests/pgcluster.py; skipped without root, failed under CI)."""
 
 from __future__ import annotations
 
@@ -9,20 +12,40 @@ import sqlite3
 import subprocess
 import sys
 import time
+import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from lvs_tui.incidents import (
     SCHEMA_VERSION,
+    DutyLog,
     EventKind,
     IncidentLog,
     IncidentLogError,
     default_path,
 )
 from lvs_tui.situation import Severity, Situation, SituationId
+from tests.pgcluster import pg_cluster
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# open_log(console="a") opens (or reopens: a restart) the test's log as one console.
+OpenLog = Callable[..., DutyLog]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def open_log(request: pytest.FixtureRequest, tmp_path: Path) -> OpenLog:
+    if request.param == "sqlite":
+        return lambda console="a": IncidentLog(tmp_path / "i.db")
+    from lvs_tui.incidents_pg import SharedLog
+
+    pg = pg_cluster()
+    schema = f"t_{uuid.uuid4().hex[:12]}"  # one database schema per test
+    return lambda console="a": SharedLog(pg.url, schema, console=console,
+                                         journal=tmp_path / f"journal-{console}.db",
+                                         connect=pg.connect)
 
 
 def sit(host: str, sid: SituationId, sev: Severity = Severity.CRITICAL,
@@ -43,15 +66,15 @@ def test_default_path_follows_xdg_state_home(monkeypatch: pytest.MonkeyPatch,
     log.close()
 
 
-def test_ok_and_unknown_open_nothing(tmp_path: Path) -> None:
-    with IncidentLog(tmp_path / "i.db") as log:
+def test_ok_and_unknown_open_nothing(open_log: OpenLog) -> None:
+    with open_log() as log:
         assert log.observe(sit("a", OK, Severity.OK), 1.0) is None
         assert log.observe(sit("a", SituationId.UNKNOWN, Severity.UNKNOWN), 2.0) is None
         assert log.incidents() == ()
 
 
-def test_lifecycle_records_every_change_and_closes_on_ok(tmp_path: Path) -> None:
-    with IncidentLog(tmp_path / "i.db") as log:
+def test_lifecycle_records_every_change_and_closes_on_ok(open_log: OpenLog) -> None:
+    with open_log() as log:
         opened = log.observe(sit("a", SituationId.ONE_SIDE_DOWN, Severity.MAJOR, ("外网不通",)),
                              1000.0)
         assert opened is not None and opened.kind is EventKind.OPENED
@@ -87,16 +110,15 @@ def test_lifecycle_records_every_change_and_closes_on_ok(tmp_path: Path) -> None
         assert [i.id for i in log.incidents(open_only=True)] == [inc.id + 1]
 
 
-def test_confirmations_and_resume_after_restart(tmp_path: Path) -> None:
-    path = tmp_path / "i.db"
-    log = IncidentLog(path)
+def test_confirmations_and_resume_after_restart(open_log: OpenLog) -> None:
+    log = open_log()
     log.observe(sit("a", DOWN, evidence=("x",)), 10.0)
     log.observe(sit("b", DOWN), 11.0)
     log.confirm("a", "reboot_requested", 12.0)
     log.confirm("a", "reboot_failed", 13.0)
     log.confirm("a", "my_custom_step", 14.0)  # the runbook file may add any name
     log.close()
-    log = IncidentLog(path)
+    log = open_log()
     assert [i.host for i in log.open_incidents()] == ["a", "b"]
     assert log.confirmations("a") == (("reboot_requested", 12.0), ("reboot_failed", 13.0),
                                       ("my_custom_step", 14.0))
@@ -107,13 +129,12 @@ def test_confirmations_and_resume_after_restart(tmp_path: Path) -> None:
     log.close()
 
 
-def test_incidents_of_hosts_removed_from_the_config_close(tmp_path: Path) -> None:
-    path = tmp_path / "i.db"
-    log = IncidentLog(path)
+def test_incidents_of_hosts_removed_from_the_config_close(open_log: OpenLog) -> None:
+    log = open_log()
     log.observe(sit("old", DOWN), 10.0)
     log.observe(sit("kept", DOWN), 11.0)
     log.close()
-    log = IncidentLog(path)  # restarted with a config that no longer has "old"
+    log = open_log()  # restarted with a config that no longer has "old"
     events = log.retire(frozenset({"kept", "new"}), 20.0)
     assert [(e.host, e.kind, e.detail) for e in events] == [
         ("old", EventKind.RETIRED, "removed from the config")]
@@ -124,19 +145,19 @@ def test_incidents_of_hosts_removed_from_the_config_close(tmp_path: Path) -> Non
     log.close()
 
 
-def test_a_number_moving_in_the_evidence_is_no_change(tmp_path: Path) -> None:
-    with IncidentLog(tmp_path / "i.db") as log:
+def test_a_number_moving_in_the_evidence_is_no_change(open_log: OpenLog) -> None:
+    with open_log() as log:
         log.observe(sit("a", DOWN, evidence=("监控数据已中断 7 分钟",)), 1.0)
         assert log.observe(sit("a", DOWN, evidence=("监控数据已中断 8 分钟",)), 2.0) is None
         e = log.observe(sit("a", DOWN, evidence=("监控数据已中断 9 分钟", "登录失败")), 3.0)
         assert e is not None and e.detail == "监控数据已中断 9 分钟；登录失败"
-    with IncidentLog(tmp_path / "i.db") as log:  # resumed: still no change
+    with open_log() as log:  # resumed: still no change
         assert log.observe(sit("a", DOWN, evidence=("监控数据已中断 30 分钟", "登录失败")),
                            4.0) is None
 
 
-def test_two_consoles_on_one_file_share_the_open_incident(tmp_path: Path) -> None:
-    with IncidentLog(tmp_path / "i.db") as one, IncidentLog(tmp_path / "i.db") as two:
+def test_two_consoles_on_one_file_share_the_open_incident(open_log: OpenLog) -> None:
+    with open_log("a") as one, open_log("b") as two:
         first = one.observe(sit("a", DOWN), 1.0)
         second = two.observe(sit("a", DOWN), 1.5)
         assert first is not None and second is not None
@@ -144,8 +165,8 @@ def test_two_consoles_on_one_file_share_the_open_incident(tmp_path: Path) -> Non
         assert len(one.open_incidents()) == 1
 
 
-def test_events_without_incident_are_kept(tmp_path: Path) -> None:
-    with IncidentLog(tmp_path / "i.db") as log:
+def test_events_without_incident_are_kept(open_log: OpenLog) -> None:
+    with open_log() as log:
         e = log.record_action("a", "ssh", "session ended (exit 0)", 5.0)
         assert e.incident is None
         assert [x.name for x in log.host_events("a")] == ["ssh"]
@@ -153,8 +174,8 @@ def test_events_without_incident_are_kept(tmp_path: Path) -> None:
         assert log.last_action("a", "traceroute") is None
 
 
-def test_since_filter(tmp_path: Path) -> None:
-    with IncidentLog(tmp_path / "i.db") as log:
+def test_since_filter(open_log: OpenLog) -> None:
+    with open_log() as log:
         log.observe(sit("old", DOWN), 100.0)
         log.observe(sit("old", OK, Severity.OK), 200.0)
         log.observe(sit("new", DOWN), 300.0)
