@@ -198,6 +198,8 @@ class LvsApp(App[int]):
         for source in self.sources:
             self._start_source(source)
         self.push_screen(MainScreen())
+        # Other consoles' (and the CLI's) writes to the same log: a new board at once.
+        self.desk.follow(self.refresh_marks)
         self.set_interval(0.25, self._tick)
         self._heap_saved = heap.take_over()
         self.set_interval(heap.COLLECT_EVERY, self._collect_heap)

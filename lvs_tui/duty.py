@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import socket
 import threading
 import time
 import uuid
@@ -21,6 +22,7 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
 
 from lvs_tui.board import Board, HostRow
@@ -43,9 +45,11 @@ from lvs_tui.duty_state import (
 )
 from lvs_tui.guidance import Confirmation, Guidance
 from lvs_tui.state import SourceState, SourceStatus, StateStore
+from lvs_tui.timeline import DUTY_KINDS, EventKind
 
 if TYPE_CHECKING:  # imported lazily at run time: either may fail to load and be left out
-    from lvs_tui.incidents import Event, IncidentLog
+    from lvs_tui.feed import ChangeFeed
+    from lvs_tui.incidents import Claim, DutyLog, Event
     from lvs_tui.runbook import Runbook
     from lvs_tui.sending import SendResult
     from lvs_tui.texts import TextContext
@@ -65,7 +69,7 @@ def text_kinds() -> tuple[str, ...]:
 
 
 class DutyDesk:
-    def __init__(self, cfg: Config, incidents: IncidentLog | None = None,
+    def __init__(self, cfg: Config, incidents: DutyLog | None = None,
                  runbook: Runbook | None = None, live: bool = False,
                  store: StateStore | None = None) -> None:
         self.cfg = cfg
@@ -96,6 +100,8 @@ class DutyDesk:
         self._started: dict[str, float] = {}  # host -> start of its open incident
         self._earlier: dict[str, list[float]] = {}  # host -> starts of closed incidents
         self._routes: dict[str, str] = {}  # address -> this terminal's source toward it
+        self._degraded = False
+        self._feed: ChangeFeed | None = None
         self._load()
 
     def _load_runbook(self) -> Runbook | None:
@@ -132,7 +138,38 @@ class DutyDesk:
 
     def close(self) -> None:
         """Wait for the writes still queued (they were confirmed on screen), then stop."""
+        if self._feed is not None:
+            self._feed.stop()
         self._writer.shutdown(wait=True)
+
+    def follow(self, wake: Callable[[], None]) -> None:
+        """Follow what other consoles (and the CLI) write, on a thread of its own: woken by
+        the shared log's NOTIFY (a local file is polled every second). Their confirmations
+        and notes, acknowledgements, windows and action outputs reach this console's memory;
+        `wake` asks for a new board at once."""
+        if self.incidents is None or self._feed is not None:
+            return
+        from lvs_tui.feed import ChangeFeed
+
+        def on_events(events: tuple[Event, ...]) -> None:
+            self._on_changes(events)
+            wake()
+
+        self._feed = ChangeFeed(self.incidents, on_events, poll=1.0)
+        self._feed.start()
+
+    def _on_changes(self, events: tuple[Event, ...]) -> None:
+        if any(e.kind in DUTY_KINDS for e in events):
+            self.catch_up()
+        with self._lock:
+            for e in events:
+                if e.kind is EventKind.CONFIRMED and e.incident is not None \
+                        and e.incident == self.incident_of(e.host):
+                    mine = self._confirmed.get(e.host, ())
+                    if not any(c.name == e.name and c.t == e.t for c in mine):
+                        self._confirmed[e.host] = (*mine, _confirmation(e))
+                elif e.kind is EventKind.ACTION and any(e.name == a for a, _ in ATTACHED):
+                    self._actions[(e.host, e.name)] = e.detail
 
     # -- the log's health ------------------------------------------------------------------
     def _trouble(self, exc: BaseException, now: float | None) -> None:
@@ -141,14 +178,16 @@ class DutyDesk:
             self.store.set_source(SourceStatus(LOG_SOURCE, SourceState.DOWN, now,
                                                self.log_trouble[:80]))
 
-    def _fine(self, now: float) -> None:
-        if self.log_trouble:
+    def _fine(self, now: float, back: bool = False) -> None:
+        """A write went through: the log is fine again if it was not (`back`: the shared
+        log's server is back and the journal replayed)."""
+        if self.log_trouble or back:
             self.log_trouble = ""
             if self.store is not None:
                 self.store.set_source(SourceStatus(LOG_SOURCE, SourceState.OK, now,
                                                    last_ok=now))
 
-    async def _write(self, now: float, write: Callable[[IncidentLog], T]) -> T | None:
+    async def _write(self, now: float, write: Callable[[DutyLog], T]) -> T | None:
         """Run one write on the writer thread; a failure is shown, never raised to the UI."""
         log = self.incidents
         if log is None:
@@ -206,8 +245,16 @@ class DutyDesk:
         except Exception as exc:
             self._trouble(exc, now)
             return
-        if wrote:  # a board that changed nothing proves nothing about the log
-            self._fine(now)
+        if getattr(log, "degraded", False):  # the shared log's server away: journaling
+            why = getattr(log, "trouble", "") or "journaling locally"
+            self._degraded = True
+            if self.store is not None:
+                self.store.set_source(SourceStatus(LOG_SOURCE, SourceState.DEGRADED, now,
+                                                   f"shared log offline, journaling: {why}"[:80]))
+            return
+        if wrote or self._degraded:  # a board that changed nothing proves nothing
+            self._fine(now, back=self._degraded)
+            self._degraded = False
 
     def prepare(self, row: HostRow) -> None:
         """Look up what `context` needs from the system for this host (blocking: the CLI,
@@ -238,8 +285,6 @@ class DutyDesk:
         if flaps != (host in self._flapping):
             (self._flapping.add if flaps else self._flapping.discard)(host)
             if self.incidents is not None:
-                from lvs_tui.incidents import EventKind
-
                 self.incidents.record(host, now, EventKind.FLAPPING,
                                       "start" if flaps else "stop")
         if not flaps and not changes:
@@ -418,15 +463,12 @@ class DutyDesk:
             with self._lock:
                 self._duty = fold((fake,), self._duty)
             return
-        from lvs_tui.incidents import EventKind
-
         event = self.incidents.record(host, now, EventKind(kind), name, detail, data)
-        self._apply((event,))
+        with self._lock:  # folded at once; catch_up reads it again (folding is idempotent)
+            self._duty = fold((duty_event(event),), self._duty)
 
     def _follow(self, event: Event) -> None:
         """An incident opened, was joined or closed: its confirmations are the new ones."""
-        from lvs_tui.incidents import EventKind
-
         host = event.host
         if event.kind in (EventKind.RECOVERED, EventKind.RETIRED):
             with self._lock:
@@ -630,28 +672,70 @@ class DutyDesk:
         return f"{age_text(host, now)} · {newest[0]}"
 
     async def send(self, row: HostRow, kind: str, text: str, now: float) -> str:
-        """Send a confirmed text: the group robot, and email to the admins for notices.
-        Off unless [sending] enabled; every attempt is recorded in the timeline."""
+        """Send a confirmed text: the admins' email by mail (its own subject line), every
+        other text to the group robot. Off unless [sending] enabled; one console sends a
+        notice (claimed in the log first); every attempt is recorded in the timeline."""
         settings = self.cfg.sending
         if not settings.enabled:
             return "sending is off: set [sending] enabled = true (see docs/config.md)"
         from lvs_tui import sending
 
+        claimed = await self._claim(row.host.name, kind, now)
+        if claimed:
+            return claimed
         results = []
-        if settings.webhook_url_env or settings.webhook_url_file:
+        if kind == "email":
+            emails = sending.admin_emails(self.cfg.fleet, row.host)
+            subject, body = email_parts(text, row)
+            if settings.smtp_host and emails:
+                results.append(await sending.MailSender(settings).send(emails, subject, body,
+                                                                       confirmed=True))
+        elif settings.webhook_url_env or settings.webhook_url_file:
             results.append(await sending.WebhookSender(settings).send(text, confirmed=True))
-        emails = sending.admin_emails(self.cfg.fleet, row.host)
-        if settings.smtp_host and emails and kind in ("initial", "update", "recovered"):
-            subject = f"[LVS] {row.host.name} {row.situation.id.value}"
-            results.append(await sending.MailSender(settings).send(emails, subject, text,
-                                                                   confirmed=True))
         for r in results:
             await self._write(now, _sent(row.host.name, kind, text, r))
         return "; ".join(f"{r.channel}: {r.detail}" for r in results) or "nothing to send to"
 
+    async def _claim(self, host: str, kind: str, now: float) -> str:
+        """Claim (incident, kind, n-th send) in the log: "" when this console sends it, else
+        who already did. A log that cannot answer does not stop the send (said)."""
+        log = self.incidents
+        incident = self.incident_of(host)
+        if log is None or incident is None:
+            return ""
+
+        def claim() -> Claim | None:
+            assert log is not None and incident is not None
+            sent = sum(1 for e in log.timeline(incident) if e.kind is EventKind.TEXT
+                       and e.name == kind and (e.data or {}).get("how") == "sent")
+            return log.claim_send(incident, kind, sent + 1, self.console, self.operator, now)
+
+        loop = asyncio.get_running_loop()
+        try:
+            got = await loop.run_in_executor(self._writer, claim)
+        except Exception as exc:  # offline: better sent twice than not at all
+            self._trouble(exc, now)
+            return ""
+        if got is None:
+            return ""
+        at = datetime.fromtimestamp(got.t, self.cfg.duty.tz).strftime("%H:%M")
+        return f"not sent: {got.who} ({got.console}) already sent this {kind} text at {at}"
+
+    @property
+    def console(self) -> str:
+        return str(getattr(self.incidents, "console", "") or socket.gethostname())
+
+def email_parts(text: str, row: HostRow) -> tuple[str, str]:
+    """The email text's first line `主题：…` is its subject; the rest its body."""
+    first, _, rest = text.partition("\n")
+    for mark in ("主题：", "主题:", "Subject:"):
+        if first.startswith(mark):
+            return first[len(mark):].strip(), rest.lstrip("\n")
+    return f"【LVS】{row.host.name}", text
+
 
 def _sent(host: str, kind: str, text: str, result: SendResult
-          ) -> Callable[[IncidentLog], Event | None]:
+          ) -> Callable[[DutyLog], Event | None]:
     from lvs_tui.sending import record_sent
 
     return lambda log: record_sent(log, host, kind, text, result)

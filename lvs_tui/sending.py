@@ -26,7 +26,7 @@ import httpx
 
 from lvs_tui.config import SendSettings, SmtpSecurity
 from lvs_tui.fleet import Fleet, Host
-from lvs_tui.incidents import Event, IncidentLog
+from lvs_tui.incidents import DutyLog, Event
 from lvs_tui.secret import SecretError, require_secret
 
 _EMAIL = re.compile(r"^[^@\s<>,;\"]+@[A-Za-z0-9.-]+$")
@@ -218,7 +218,7 @@ def admin_emails(fleet: Fleet, host: Host) -> tuple[str, ...]:
     return tuple(dict.fromkeys(c.email for c in fleet.admins_of(host) if c.email))
 
 
-def record_sent(log: IncidentLog, host: str, kind: str, text: str, result: SendResult
+def record_sent(log: DutyLog, host: str, kind: str, text: str, result: SendResult
                 ) -> Event | None:
     """Put a send attempt in the timeline; a refusal (nothing left the machine) is not one."""
     if result.outcome is Outcome.REFUSED:

@@ -90,3 +90,11 @@ def test_clock_sets_the_drill_time(tmp_path: Path, capsys: pytest.CaptureFixture
 def test_demo_refuses_a_bad_clock(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["demo", "--clock", "2026-13-45 99:00"]) == 2
     assert "--clock '2026-13-45 99:00'" in capsys.readouterr().err
+
+
+def test_a_log_url_that_is_not_postgresql_is_one_line(capsys: pytest.CaptureFixture[str]
+                                                      ) -> None:
+    assert main(["demo", "--log", "mysql://x/y"]) == 2
+    err = capsys.readouterr().err
+    assert "--log 'mysql://x/y'" in err and len(err.strip().splitlines()) == 1
+    assert main(["incidents", "--log", "http://x"]) == 2

@@ -19,7 +19,7 @@ from pathlib import Path
 from rich.cells import cell_len
 
 from lvs_tui.board import Board, HostRow, evaluate
-from lvs_tui.commands.common import add_config_option, load_config
+from lvs_tui.commands.common import add_config_option, add_log_url_option, load_config
 from lvs_tui.config import Config, ConfigError
 from lvs_tui.duty import DutyDesk
 from lvs_tui.duty_state import HostMark
@@ -49,6 +49,7 @@ def add_source_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--db", metavar="PATH", type=Path, default=None,
                    help="incident log with the acknowledgements, maintenance windows and "
                         "silences (default: the real one; the demo's with --demo)")
+    add_log_url_option(p)
 
 
 def add_clock_option(p: argparse.ArgumentParser) -> None:
@@ -161,16 +162,17 @@ def _judge(args: argparse.Namespace, cfg: Config, store: StateStore, now: float)
 
 
 def duty_desk(args: argparse.Namespace, cfg: Config) -> DutyDesk | None:
-    from lvs_tui.incidents import IncidentLog, IncidentLogError, default_path, demo_path
+    """The duty's state of the log (--db, --log, [log], or the default/demo file), only
+    read; None without a log file yet (nothing acknowledged, no window, no silence)."""
+    from lvs_tui.commands.common import open_duty_log
+    from lvs_tui.incidents import default_path, demo_path
 
+    shared = getattr(args, "log", None) or (cfg.log.url and not args.demo)
     path = getattr(args, "db", None) or (demo_path() if args.demo else default_path())
-    if not Path(path).exists():
-        return None  # no log yet: nothing acknowledged, no window, no silence
-    try:
-        return DutyDesk(cfg, incidents=IncidentLog(path))
-    except IncidentLogError as exc:
-        print(f"warning: {exc}", file=sys.stderr)
+    if not shared and not Path(path).exists():
         return None
+    log = open_duty_log(args, None if args.demo else cfg)
+    return DutyDesk(cfg, incidents=log) if log is not None else None
 
 
 async def _listen(cfg: Config, store: StateStore, seconds: float) -> None:

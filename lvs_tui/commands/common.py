@@ -5,8 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lvs_tui.config import Config, ConfigError, default_path, load
+
+if TYPE_CHECKING:
+    from lvs_tui.config import LogSettings
+    from lvs_tui.incidents import DutyLog
 
 
 def add_config_option(parser: argparse.ArgumentParser) -> None:
@@ -21,4 +26,40 @@ def load_config(args: argparse.Namespace) -> Config | None:
     except ConfigError as exc:
         for line in exc.lines:
             print(line, file=sys.stderr)
+        return None
+
+
+def add_log_url_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--log", metavar="URL", default=None,
+                        help="the shared incident log (postgresql://…; the password from "
+                             "PGPASSWORD or ~/.pgpass), instead of the config's [log]")
+
+
+def log_settings(args: argparse.Namespace, cfg: Config | None) -> LogSettings | None:
+    """[log] of the config, or --log URL; None for the embedded SQLite file. Raises
+    ValueError (one line) for a --log that is not a PostgreSQL URL."""
+    from lvs_tui.config import LogSettings
+
+    url = getattr(args, "log", None)
+    if url:
+        if not url.startswith(("postgresql://", "postgres://")) or any(
+                not c.isprintable() for c in url):
+            raise ValueError(f"--log {url!r}: expected postgresql://user@host/database")
+        return LogSettings(url=url)
+    return cfg.log if cfg is not None else None
+
+
+def open_duty_log(args: argparse.Namespace, cfg: Config | None) -> DutyLog | None:
+    """The incident log the arguments and config name: --db PATH (a SQLite file), else
+    --log / [log] url (the shared log; the demo's own schema with --demo), else the default
+    file (the demo's with --demo). None after one line on stderr."""
+    from lvs_tui.incidents import IncidentLogError, open_log
+
+    path = getattr(args, "db", None)
+    demo = bool(getattr(args, "demo", False))
+    try:
+        settings = None if path is not None else log_settings(args, cfg)
+        return open_log(settings, demo, path)
+    except (ValueError, IncidentLogError) as exc:
+        print(exc, file=sys.stderr)
         return None

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # imported when run: the CLI starts without loading the console
     from lvs_tui.config import Config
-    from lvs_tui.incidents import IncidentLog
+    from lvs_tui.incidents import DutyLog
     from lvs_tui.probes import Source
 
 
@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     if errors:
         return 2
     store = StateStore()
-    desk = DutyDesk(cfg, incidents=_incident_log(), live=True)
+    desk = DutyDesk(cfg, incidents=_incident_log(cfg), live=True)
     app = make_app(cfg, _sources(cfg), store, desk=desk, theme=theme)
     app.run()
     return 0
@@ -50,12 +50,13 @@ def _sources(cfg: Config) -> list[Source]:
         return []
 
 
-def _incident_log() -> IncidentLog | None:
-    try:
-        from lvs_tui.incidents import IncidentLog
+def _incident_log(cfg: Config) -> DutyLog | None:
+    """The config's log ([log] url: the shared one); in memory, said so, if it cannot open."""
+    from lvs_tui.incidents import IncidentLogError, open_log
 
-        return IncidentLog()
-    except Exception as exc:
+    try:
+        return open_log(cfg.log, demo=False)
+    except IncidentLogError as exc:
         print(f"warning: incident log unavailable, confirmations kept in memory: {exc}",
               file=sys.stderr)
         return None

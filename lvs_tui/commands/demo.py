@@ -7,10 +7,11 @@ import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from lvs_tui.incidents import IncidentLog
+    from lvs_tui.incidents import DutyLog
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from lvs_tui.commands.common import add_log_url_option
     from lvs_tui.sim import SCENARIOS
 
     p = sub.add_parser("demo", help="the dashboard on a simulated fleet",
@@ -26,6 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--clock", metavar="'YYYY-MM-DD HH:MM'", default=None,
                    help="start the simulated wall clock here (duty time zone), e.g. "
                         "'2026-11-29 03:00': office hours, weekends and holidays as then")
+    add_log_url_option(p)
     p.set_defaults(func=run)
 
 
@@ -55,18 +57,20 @@ def run(args: argparse.Namespace) -> int:
         return 2
     cfg = demo_config(args.scale) if args.scale > 1 else None
     sim = Sim(args.scenario, seed=args.seed, speed=args.speed, config=cfg, start=start)
-    desk = DutyDesk(sim.config, incidents=_demo_log(), live=False)
+    args.demo = True
+    log = _demo_log(args)
+    if log is None and getattr(args, "log", None):
+        return 2  # a --log that cannot be used was said in one line
+    desk = DutyDesk(sim.config, incidents=log, live=False)
     app = make_app(sim.config, [sim], StateStore(), clock=sim.now, desk=desk, theme=theme)
     app.run()
     return 0
 
 
-def _demo_log() -> IncidentLog | None:
-    """The demo keeps its incidents apart from the real log, at a stable path, so that
-    `lvs-tui handover --demo` reads them after the console was killed and started again."""
-    try:
-        from lvs_tui.incidents import IncidentLog, demo_path
+def _demo_log(args: argparse.Namespace) -> DutyLog | None:
+    """The demo keeps its incidents apart from the real log: a stable file, so that
+    `lvs-tui handover --demo` reads them after the console was killed and started again,
+    or with --log URL the shared log's own demo schema (never the real duty's)."""
+    from lvs_tui.commands.common import open_duty_log
 
-        return IncidentLog(demo_path())
-    except Exception:
-        return None
+    return open_duty_log(args, None)

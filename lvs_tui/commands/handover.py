@@ -15,7 +15,7 @@ from lvs_tui.commands.incidents import (
 from lvs_tui.config import Config, Duty
 from lvs_tui.duty_state import DutyState, fold
 from lvs_tui.handover import handover_report
-from lvs_tui.incidents import IncidentLog
+from lvs_tui.incidents import DutyLog
 
 DEFAULT_SHIFT = timedelta(hours=24)
 
@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     ok, since = since_arg(args, now, duty.tz, DEFAULT_SHIFT)
     if not ok:
         return 2
-    log = open_log(args)
+    log = open_log(args, cfg)
     if log is None:
         return 2
     with log:
@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def fold_duty(log: IncidentLog) -> DutyState:
+def fold_duty(log: DutyLog) -> DutyState:
     """Acknowledgements, windows and silences as the log has them (no config needed)."""
     from lvs_tui.duty import duty_event
 

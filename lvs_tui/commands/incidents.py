@@ -9,10 +9,15 @@ import sys
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 
-from lvs_tui.commands.common import add_config_option, load_config
+from lvs_tui.commands.common import (
+    add_config_option,
+    add_log_url_option,
+    load_config,
+    open_duty_log,
+)
 from lvs_tui.config import Config, Duty, default_path
 from lvs_tui.handover import SITUATION_ZH, duration_zh
-from lvs_tui.incidents import IncidentLog, IncidentLogError, demo_path
+from lvs_tui.incidents import DutyLog
 
 _AGO = re.compile(r"^(\d+(?:\.\d+)?)\s*([mhd])$")
 _UNIT = {"m": 60, "h": 3600, "d": 86400}
@@ -42,6 +47,7 @@ def add_log_options(p: argparse.ArgumentParser) -> None:
                    help="incident log (default: $XDG_STATE_HOME/lvs-tui/incidents.db)")
     p.add_argument("--demo", action="store_true",
                    help="the demo's incident log (lvs-tui demo), not the real one")
+    add_log_url_option(p)
 
 
 def parse_when(text: str, now: float, tz: tzinfo) -> float:
@@ -70,21 +76,9 @@ def optional_config(args: argparse.Namespace) -> tuple[bool, Config | None]:
     return cfg is not None, cfg
 
 
-def duty_settings(args: argparse.Namespace) -> Duty | None:
-    """The config's duty section, the defaults without a config, None if it is invalid."""
-    ok, cfg = optional_config(args)
-    if not ok:
-        return None
-    return cfg.duty if cfg is not None else Duty()
-
-
-def open_log(args: argparse.Namespace) -> IncidentLog | None:
-    path = args.db or (demo_path() if getattr(args, "demo", False) else None)
-    try:
-        return IncidentLog(path)
-    except IncidentLogError as exc:
-        print(exc, file=sys.stderr)
-        return None
+def open_log(args: argparse.Namespace, cfg: Config | None = None) -> DutyLog | None:
+    """--db, --log or the config's [log] (the shared log), else the default (demo) file."""
+    return open_duty_log(args, cfg)
 
 
 def since_arg(args: argparse.Namespace, now: float, tz: tzinfo,
@@ -100,14 +94,15 @@ def since_arg(args: argparse.Namespace, now: float, tz: tzinfo,
 
 
 def run(args: argparse.Namespace) -> int:
-    duty = duty_settings(args)
-    if duty is None:
+    ok, cfg = optional_config(args)
+    if not ok:
         return 2
+    duty = cfg.duty if cfg is not None else Duty()
     now = datetime.now().timestamp()
     ok, since = since_arg(args, now, duty.tz)
     if not ok:
         return 2
-    log = open_log(args)
+    log = open_log(args, cfg)
     if log is None:
         return 2
     with log:
@@ -129,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _duty(log: IncidentLog, since: float | None, duty: Duty, as_json: bool) -> int:
+def _duty(log: DutyLog, since: float | None, duty: Duty, as_json: bool) -> int:
     events = [e for e in log.duty_events() if since is None or e.t >= since]
     if as_json:
         print(json.dumps([{"id": e.id, "t": e.t, "kind": e.kind.value, "host": e.host,
@@ -147,7 +142,7 @@ def _duty(log: IncidentLog, since: float | None, duty: Duty, as_json: bool) -> i
     return 0
 
 
-def _json(log: IncidentLog, incident_id: int) -> dict[str, object]:
+def _json(log: DutyLog, incident_id: int) -> dict[str, object]:
     inc = log.incident(incident_id)
     assert inc is not None
     return {

@@ -20,7 +20,12 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from lvs_tui.commands.common import add_config_option, load_config
+from lvs_tui.commands.common import (
+    add_config_option,
+    add_log_url_option,
+    load_config,
+    open_duty_log,
+)
 from lvs_tui.config import Config
 from lvs_tui.duty import DutyDesk
 from lvs_tui.duty_state import (
@@ -64,12 +69,11 @@ def add_log_target(p: argparse.ArgumentParser) -> None:
                    help="incident log (default: $XDG_STATE_HOME/lvs-tui/incidents.db)")
     p.add_argument("--demo", action="store_true",
                    help="the demo's fleet and incident log (lvs-tui demo)")
+    add_log_url_option(p)
 
 
 def open_desk(args: argparse.Namespace) -> DutyDesk | None:
     """The duty service over the incident log the arguments name; None after one line."""
-    from lvs_tui.incidents import IncidentLog, IncidentLogError, demo_path
-
     cfg: Config | None
     if args.demo:
         from lvs_tui.sim import demo_config
@@ -79,11 +83,8 @@ def open_desk(args: argparse.Namespace) -> DutyDesk | None:
         cfg = load_config(args)
     if cfg is None:
         return None
-    path = args.db or (demo_path() if args.demo else None)
-    try:
-        log = IncidentLog(path)
-    except IncidentLogError as exc:
-        print(exc, file=sys.stderr)
+    log = open_duty_log(args, None if args.demo else cfg)
+    if log is None:
         return None
     desk = DutyDesk(cfg, incidents=log)
     if desk.log_trouble:
