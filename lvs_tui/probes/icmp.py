@@ -92,8 +92,8 @@ PEAK_DECAY = 1 / 16
 # CONFIRM_MULT x its timeout and CONFIRM_FLOOR, capped too, so an RTT that jumps (a loaded
 # path) is still an answer for the burst.
 CONFIRM_MULT = 4.0
-CONFIRM_FLOOR = 0.25
-BURST_GAP = 0.01  # seconds between two probes of a burst: close, not simultaneous
+CONFIRM_FLOOR = 0.2
+BURST_GAP = 0.005  # seconds between two probes of a burst: close, not simultaneous
 BURST_BUDGET_MIN = 256  # burst probes allowed per interval: max(this, the target count)
 
 FIXES = ("run as root, or `setcap cap_net_raw+ep` on the python binary, or "
