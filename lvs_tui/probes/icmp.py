@@ -39,6 +39,7 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import partial
 
 from icmplib import ICMPv4Socket, ICMPv6Socket
 from icmplib.exceptions import ICMPLibError, SocketPermissionError
@@ -94,6 +95,7 @@ PEAK_DECAY = 1 / 16
 CONFIRM_MULT = 4.0
 CONFIRM_FLOOR = 0.2
 BURST_GAP = 0.005  # seconds between two probes of a burst: close, not simultaneous
+_NEVER = float("inf")  # the peak of a target that never answered: its class is the cap
 BURST_BUDGET_MIN = 256  # burst probes allowed per interval: max(this, the target count)
 
 FIXES = ("run as root, or `setcap cap_net_raw+ep` on the python binary, or "
@@ -428,7 +430,7 @@ class IcmpEngine:
             for t in self.ladder)
         self._queues: list[deque[int]] = [deque() for _ in self.ladder]
         n = len(self.targets)
-        self._peak = array("d", [0.0]) * n  # recent peak RTT, 0 before the first answer
+        self._peak = array("d", [_NEVER]) * n  # recent peak RTT; _NEVER: no answer yet
         self._class = array("B", [last]) * n
         self._regular_ok = array("b", [-1]) * n  # newest regular probe: 1 answered, 0 lost
         self._down = array("B", [0]) * n  # 1: a loss burst settled, nothing answered since
@@ -537,6 +539,7 @@ class IcmpEngine:
                 cursor = due
             if cursor >= n:
                 self._report(store, choice, round_errors, n)
+                self._refresh_classes()
                 round_errors, cursor = 0, 0
                 round_start += self.interval
                 self._burst_budget = max(BURST_BUDGET_MIN, n)
@@ -746,13 +749,15 @@ class IcmpEngine:
     def _on_answers(self, got: list[tuple[int, float]],
                     got_burst: list[tuple[int, float, int]], late: list[tuple[int, float]],
                     now: float) -> None:
-        """Learn each answering target's RTT (its timeout class); an answer after a loss
-        starts a recovery burst and ends a loss burst."""
+        """The regular answers the readers set aside (a slower RTT: the timeout grows at
+        once; the first answer after a loss: a recovery burst, the end of a loss burst), and
+        the confirmation and late answers. (Faster answers only decay the peak, in the
+        readers; classes follow the decay once per round: `_refresh_classes`.)"""
         peak, classes, edges, regular_ok = self._peak, self._class, self._edges, self._regular_ok
         changed: list[int] = []
         for i, rtt in got:
             p = peak[i]
-            p = rtt if rtt > p else p + (rtt - p) * PEAK_DECAY
+            p = rtt if rtt > p or p == _NEVER else p + (rtt - p) * PEAK_DECAY
             peak[i] = p
             classes[i] = bisect_left(edges, p)
             if regular_ok[i] != 1:
@@ -786,6 +791,11 @@ class IcmpEngine:
             b = bursts.get(i)
             if b is not None and b.loss:
                 self._drop(i)
+
+    def _refresh_classes(self) -> None:
+        """Every target's timeout class from its peak (decayed by the readers), once per
+        round: one C-level pass instead of a bisect per answer."""
+        self._class = array("B", map(partial(bisect_left, self._edges), self._peak))
 
     def _mine(self, i: int, seq: int) -> _Burst | None:
         """The burst a resolved confirmation probe belongs to, if it is still the target's
@@ -852,27 +862,30 @@ class IcmpEngine:
         already counted lost: then it only tells that the target lives)."""
         if self._store is None:
             return
-        got: list[tuple[int, float]] = []
+        answers: list[tuple[str, float, int, int, float | None]] = []
+        got: list[tuple[int, float]] = []  # regular answers that change something (rare)
         got_burst: list[tuple[int, float, int]] = []
         late: list[tuple[int, float]] = []
         if not ch.offset_known and ch.inbox is not None:
-            self._read_batched(ch, got, got_burst, late)
+            self._read_batched(ch, answers, got, got_burst, late)
         else:
-            self._read(ch, got, got_burst, late)
-        if not (got or got_burst or late):
+            self._read(ch, answers, got, got_burst, late)
+        if not (answers or got_burst or late):
             return
-        answered = len(got) + len(got_burst)
+        answered = len(answers) + len(got_burst)
         self.received += answered
         self.pending -= answered
         wall, targets = time.time(), self.targets
-        if got:
-            self._write([(targets[i], wall, 1, 1, rtt) for i, rtt in got])
+        if answers:
+            self._write(answers)
         if got_burst or late:
             self._write([(targets[i], wall, 1, 1, rtt) for i, rtt, _ in got_burst]
                         + [(targets[i], wall, 1, 1, rtt) for i, rtt in late], True)
         self._on_answers(got, got_burst, late, time.monotonic())
 
-    def _read_batched(self, ch: _Channel, got: list[tuple[int, float]],
+    def _read_batched(self, ch: _Channel,
+                      answers: list[tuple[str, float, int, int, float | None]],
+                      got: list[tuple[int, float]],
                       got_burst: list[tuple[int, float, int]],
                       late: list[tuple[int, float]]) -> None:
         """IPv4 raw, READ_SLOTS replies per recvmmsg: the source is read from each reply's
@@ -885,7 +898,8 @@ class IcmpEngine:
         ident, nonce = ch.ident, self.nonce_int
         slot_target, slot_sent, slot_gen = self._slot_target, self._slot_sent, self._slot_gen
         slot_burst, cap = self._slot_burst, self.timeout
-        addr4, monotonic = self._addr4, time.monotonic
+        addr4, monotonic, targets, wall = self._addr4, time.monotonic, self.targets, time.time()
+        peak, regular_ok = self._peak, self._regular_ok
         for _ in range(MAX_DRAIN // READ_SLOTS):
             n = recv(fd, base, READ_SLOTS, _MSG_DONTWAIT, None)
             if n <= 0:
@@ -915,14 +929,21 @@ class IcmpEngine:
                 if addr4[i] != src or slot_gen[seq] != gen:
                     continue  # from a wrong source, or a whole sequence space late
                 slot_target[seq] = -1
+                rtt = now - slot_sent[seq]
                 if slot_burst[seq]:
-                    got_burst.append((i, now - slot_sent[seq], seq))
+                    got_burst.append((i, rtt, seq))
+                    continue
+                answers.append((targets[i], wall, 1, 1, rtt))
+                p = peak[i]
+                if rtt > p or regular_ok[i] != 1:
+                    got.append((i, rtt))  # a slower answer, or the first after a loss
                 else:
-                    got.append((i, now - slot_sent[seq]))
+                    peak[i] = p + (rtt - p) * PEAK_DECAY
             if n < READ_SLOTS:
                 break
 
-    def _read(self, ch: _Channel, got: list[tuple[int, float]],
+    def _read(self, ch: _Channel, answers: list[tuple[str, float, int, int, float | None]],
+              got: list[tuple[int, float]],
               got_burst: list[tuple[int, float, int]], late: list[tuple[int, float]]
               ) -> None:
         """One recvfrom per reply (ping sockets, ICMPv6 raw, or no recvmmsg): the source
@@ -932,7 +953,8 @@ class IcmpEngine:
         ident, check_ident, nonce = ch.ident, ch.privileged, self.nonce_int
         slot_target, slot_sent, slot_gen = self._slot_target, self._slot_sent, self._slot_gen
         slot_burst, cap = self._slot_burst, self.timeout
-        targets, monotonic = self.targets, time.monotonic
+        targets, monotonic, wall = self.targets, time.monotonic, time.time()
+        peak, regular_ok = self._peak, self._regular_ok
         for _ in range(MAX_DRAIN):
             try:
                 size, addr = recv(buf)
@@ -958,10 +980,16 @@ class IcmpEngine:
             if targets[i] != addr[0] or slot_gen[seq] != gen:
                 continue  # from a wrong source, or a whole sequence space late
             slot_target[seq] = -1
+            rtt = now - slot_sent[seq]
             if slot_burst[seq]:
-                got_burst.append((i, now - slot_sent[seq], seq))
+                got_burst.append((i, rtt, seq))
+                continue
+            answers.append((targets[i], wall, 1, 1, rtt))
+            p = peak[i]
+            if rtt > p or regular_ok[i] != 1:
+                got.append((i, rtt))  # a slower answer, or the first after a loss
             else:
-                got.append((i, now - slot_sent[seq]))
+                peak[i] = p + (rtt - p) * PEAK_DECAY
 
 
 def icmp_sources(cfg: Config, store_interval: float | None = None) -> list[Source]:
