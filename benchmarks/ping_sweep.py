@@ -3,6 +3,8 @@
     sudo .venv/bin/python -m benchmarks.ping_sweep            # 10,000 and 2,000 targets
     sudo .venv/bin/python -m benchmarks.ping_sweep --steady 10 --sizes 2000   # quicker
     sudo .venv/bin/python -m benchmarks.ping_sweep --topology routed   # via the lab router
+    sudo .venv/bin/python -m benchmarks.ping_sweep --sizes 10000 --kinds steady --no-fping \
+        --reference /work/main --repeat 2   # this engine vs another checkout's, alternately
 
 Builds the netns lab (50 hosts x 202 addresses; nothing leaves the machine; by default the
 DIRECT topology: host ports in lvt-duty, one veth pair each way, no forwarding namespace on
@@ -112,12 +114,15 @@ def _measured(measure: Callable[[str, Path, int, float], Run], kind: str, file: 
     return dataclasses.replace(run, softirqd=_softirqd_cpu() - before)
 
 
-def _engine(kind: str, file: Path, n: int, seconds: float) -> Run:
+def _engine(kind: str, file: Path, n: int, seconds: float, root: Path = ROOT,
+            tool: str = "engine") -> Run:
+    """The engine of the checkout at `root` (this one, or the reference's)."""
     argv = ["ip", "netns", "exec", "lvt-duty", sys.executable, "-m", "benchmarks.ping_sweep",
             "--child", kind, "--targets", str(file), "--steady", str(seconds)]
-    out = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(argv, cwd=root, capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONPATH": str(root)}).stdout
     d = json.loads(out.strip().splitlines()[-1])
-    return Run("engine", kind, n, d["wall"], d["user"], d["sys"], d["probes"],
+    return Run(tool, kind, n, d["wall"], d["user"], d["sys"], d["probes"],
                d["rss_kb"] / 1024,
                d["false_dead"])
 
@@ -163,6 +168,25 @@ def _table(runs: list[Run]) -> str:
     return "\n".join(rows)
 
 
+def _reference_verdicts(runs: list[Run]) -> list[str]:
+    """This engine against the reference checkout's, per size and kind: summed over the
+    repeats (they alternate, so both saw the same neighbours on the machine)."""
+    out = []
+    for n, kind in sorted({(r.targets, r.kind) for r in runs}):
+        ours = [r for r in runs if (r.tool, r.targets, r.kind) == ("engine", n, kind)]
+        ref = [r for r in runs if (r.tool, r.targets, r.kind) == ("reference", n, kind)]
+        if not ours or not ref:
+            continue
+        a = sum(r.cpu for r in ours) / sum(r.probes for r in ours) * 1e6
+        b = sum(r.cpu for r in ref) / sum(r.probes for r in ref) * 1e6
+        core = [f"{r.core_pct:.1f}" for r in ours], [f"{r.core_pct:.1f}" for r in ref]
+        out.append(f"{n:>6} {kind:<6}: engine vs reference CPU per probe {a:.2f} / {b:.2f} µs "
+                   f"= {a / b:.2f}x ({'ok' if a / b <= 1.10 else 'OVER'} target <= 1.10x); "
+                   f"% of a core {', '.join(core[0])} vs {', '.join(core[1])}; "
+                   f"false deads {sum(r.false_dead for r in ours)}")
+    return out
+
+
 def _verdicts(runs: list[Run]) -> list[str]:
     out = []
     by = {(r.tool, r.kind, r.targets): r for r in runs}
@@ -196,6 +220,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--topology", choices=["direct", "routed"], default="direct",
                     help="direct (default): duty linked to every host; routed: via lvt-rtr")
     ap.add_argument("--keep-lab", action="store_true", help="leave the lab up afterwards")
+    ap.add_argument("--kinds", default="sweep,steady", help="sweep,steady (both)")
+    ap.add_argument("--no-fping", action="store_true", help="measure the engine(s) only")
+    ap.add_argument("--reference", help="another checkout: its engine measured alternately")
+    ap.add_argument("--repeat", type=int, default=1, help="measurements per tool and kind")
     ap.add_argument("--child", choices=["sweep", "steady"], help=argparse.SUPPRESS)
     ap.add_argument("--targets", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -225,6 +253,12 @@ def _bench(args: argparse.Namespace) -> int:
     print(f"lab: {lab.topology.value}, {lab.hosts} hosts, {len(lab.addresses())} addresses, "
           f"up in {time.monotonic() - t0:.1f}s", flush=True)
     runs: list[Run] = []
+    tools: list[Callable[[str, Path, int, float], Run]] = [_engine]
+    if args.reference:
+        ref = Path(args.reference).resolve()
+        tools.append(lambda k, f, n, s: _engine(k, f, n, s, ref, "reference"))
+    if not args.no_fping:
+        tools.append(_fping)
     try:
         with tempfile.TemporaryDirectory() as tmp:
             for n in sizes:
@@ -232,16 +266,19 @@ def _bench(args: argparse.Namespace) -> int:
                 file.write_text("\n".join(lab.addresses()[:n]) + "\n")
                 _fping("sweep", file, n, 1)  # warm the neighbour caches
                 for kind in ("sweep", "steady"):
-                    for measure in (_engine, _fping):
-                        runs.append(_measured(measure, kind, file, n, args.steady))
-                        print(_table(runs[-1:]).splitlines()[-1], flush=True)
+                    if kind not in args.kinds.split(","):
+                        continue
+                    for _ in range(args.repeat):
+                        for measure in tools:
+                            runs.append(_measured(measure, kind, file, n, args.steady))
+                            print(_table(runs[-1:]).splitlines()[-1], flush=True)
     finally:
         if not args.keep_lab:
             down()
     print()
     print(_table(runs))
     print()
-    print("\n".join(_verdicts(runs)))
+    print("\n".join(_verdicts(runs) + _reference_verdicts(runs)))
     return 0
 
 

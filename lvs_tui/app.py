@@ -164,6 +164,10 @@ class LvsApp(App[int]):
         self._version = -1
         self._evaluated_at = 0.0
         self._next_eval = 0.0
+        # A settled change (store.confirmed moved: a host confirmed down or up again) is
+        # evaluated at the next tick, not after eval_every; EVAL_PACE still bounds the CPU.
+        self._paced_until = 0.0
+        self._confirmed = 0
         self._last_input = -INPUT_QUIET  # monotonic time of the last key or click
         self._red: frozenset[str] = frozenset()
         self._rung_at: dict[str, float] = {}  # host -> board time of its last bell
@@ -269,8 +273,11 @@ class LvsApp(App[int]):
         if due is not None and time.monotonic() >= due and not self._typing():
             self._charts_due = None
             self.prepare_host_charts()
-        if self._evaluating or time.monotonic() < self._next_eval or self._typing():
+        mono, confirmed = time.monotonic(), self.store.confirmed
+        urgent = confirmed != self._confirmed and mono >= self._paced_until
+        if self._evaluating or (mono < self._next_eval and not urgent) or self._typing():
             return
+        self._confirmed = confirmed
         now = self.clock()
         version = self.store.version
         if version == self._version and now - self._evaluated_at < IDLE_EVERY:
@@ -313,6 +320,7 @@ class LvsApp(App[int]):
             # the UI draws, which paced a big fleet to one board every 3-4 s.
             spent = cost if cpu is None else cpu
             self._next_eval = time.monotonic() + max(self.eval_every, EVAL_PACE * spent)
+            self._paced_until = time.monotonic() + EVAL_PACE * spent
         self.eval_error = ""
         self._version, self._evaluated_at = version, now
         held = time.monotonic() + BOARD_HOLD_MAX

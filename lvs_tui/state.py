@@ -51,6 +51,8 @@ class PingSample:
     """One probe (sent=1) or one aggregated check (a Zabbix icmpping item, an fping -C run).
 
     `error` set means the probe could not be made: that sample is unknown, never lost.
+    `confirm` marks a confirmation probe (the ICMP engine's burst after a change): it counts
+    in the runs that decide up/down, never in the loss window nor the RTT mean.
     """
 
     t: float
@@ -58,6 +60,7 @@ class PingSample:
     received: int
     rtt: float | None = None  # seconds, mean over the answered probes
     error: str | None = None
+    confirm: bool = False
 
     @property
     def lost(self) -> int:
@@ -105,6 +108,13 @@ class AlertPage:
     addresses: frozenset[str]
 
 
+# A run of this many unanswered probes, confirmation probes included, is down even before
+# `need` regular probes were lost: the ICMP engine follows a lost probe with DOWN_RUN - 1
+# confirmation probes at once (docs/performance.md, "Detection"). At 30 % random loss a
+# run of 12 happens once in 0.3**11 ≈ 600,000 tries.
+DOWN_RUN = 12
+
+
 class RingSummary(NamedTuple):
     """What diagnosis needs from one (vantage, address) ring, computed without building
     a sample object per entry (the console summarises thousands of rings a second; a
@@ -113,7 +123,7 @@ class RingSummary(NamedTuple):
     newest_t: float
     newest_error: str | None
     state: bool | None  # newest run of >= `need` agreeing probes: True up, False down
-    sent: int  # over the window
+    sent: int  # regular probes over the window (since the newest outage, when up)
     received: int
     rtt: float | None  # mean over the window's answers, seconds
     last_up: float | None
@@ -123,8 +133,8 @@ class RingSummary(NamedTuple):
 class PingRing:
     """Fixed-size ring of ping samples stored as parallel arrays."""
 
-    __slots__ = ("_cache", "_err", "_multi", "_n", "_next", "_rcv", "_rtt", "_sent", "_t",
-                 "last_up", "silent_since", "size")
+    __slots__ = ("_cache", "_conf", "_confirms", "_err", "_multi", "_n", "_next", "_rcv",
+                 "_rtt", "_sent", "_t", "last_up", "silent_since", "size")
 
     def __init__(self, size: int) -> None:
         self.size = size
@@ -132,6 +142,8 @@ class PingRing:
         self._rtt = array("d", bytes(8 * size))
         self._sent = array("H", bytes(2 * size))
         self._rcv = array("H", bytes(2 * size))
+        self._conf = array("B", bytes(size))  # 1: a confirmation probe
+        self._confirms = 0  # confirmation entries in the ring (the fast path has none)
         self._err: dict[int, str] = {}  # rare: slot -> error text
         self._n = 0
         self._next = 0
@@ -145,10 +157,10 @@ class PingRing:
         self._cache: tuple[int, int, RingSummary] | None = None
 
     def add(self, s: PingSample) -> None:
-        self.put(s.t, s.sent, s.received, s.rtt, s.error)
+        self.put(s.t, s.sent, s.received, s.rtt, s.error, s.confirm)
 
     def put(self, t: float, sent: int, received: int, rtt: float | None,
-            error: str | None = None) -> None:
+            error: str | None = None, confirm: bool = False) -> None:
         """`add` without a PingSample: the batch writers' path."""
         self._cache = None
         if error is None and sent > 0:
@@ -161,6 +173,10 @@ class PingRing:
             self._multi -= 1
         if sent != 1:
             self._multi += 1
+        if self._n == self.size and self._conf[i]:
+            self._confirms -= 1
+        self._conf[i] = confirm
+        self._confirms += confirm
         self._t[i] = t
         self._rtt[i] = math.nan if rtt is None else rtt
         self._sent[i] = min(sent, 65535)
@@ -176,22 +192,35 @@ class PingRing:
     def __len__(self) -> int:
         return self._n
 
-    def samples(self, last: int | None = None) -> tuple[PingSample, ...]:
-        """Oldest first; `last` limits to the newest N."""
-        n = self._n if last is None else min(last, self._n)
-        start = (self._next - n) % self.size
-        out = []
-        for k in range(n):
-            i = (start + k) % self.size
+    def samples(self, last: int | None = None, confirm: bool = False
+                ) -> tuple[PingSample, ...]:
+        """Oldest first; `last` limits to the newest N. Regular probes only unless
+        `confirm`: a burst of confirmation probes is no loss figure (charts, reports)."""
+        out: list[PingSample] = []
+        size, conf = self.size, self._conf
+        for k in range(self._n):
+            i = (self._next - 1 - k) % size
+            if conf[i] and not confirm:
+                continue
+            if last is not None and len(out) >= last:
+                break
             rtt = self._rtt[i]
             out.append(PingSample(self._t[i], self._sent[i], self._rcv[i],
-                                  None if math.isnan(rtt) else rtt, self._err.get(i)))
+                                  None if math.isnan(rtt) else rtt, self._err.get(i),
+                                  bool(conf[i])))
+        out.reverse()
         return tuple(out)
 
     def summary(self, window: int, need: int) -> RingSummary | None:
-        """Walk back from the newest entry: the window's loss and RTT, and the state of the
-        newest run of `need` consecutive agreeing probes (hysteresis). A run shorter than
-        `need` does not change the state; an aggregated check of 3 probes counts 3."""
+        """Walk back from the newest entry: the state of the newest run of agreeing probes
+        long enough to count (hysteresis), and the loss and RTT of the newest `window`
+        regular probes.
+
+        Up takes `need` answers in a row; down takes `need` regular probes lost in a row,
+        or DOWN_RUN lost probes in a row counting confirmation probes. A shorter run does
+        not change the state; an aggregated check of 3 probes counts 3. While up, the
+        window stops at the newest outage (a run that was down): the outage's probes are
+        not a loss tail after the recovery."""
         if not self._n:
             return None
         cached = self._cache
@@ -202,23 +231,24 @@ class PingRing:
         return summary
 
     def _single_probes(self, window: int, need: int) -> RingSummary | None:
-        """`_summarise` for the usual local ring (one probe per entry, no errors, the
-        newest `need` agreeing), on array slices; None when that is not the case."""
+        """`_summarise` for the usual local ring (one regular probe per entry, no errors,
+        the newest `need` agreeing, and either no loss in the window or down), on array
+        slices; None when that is not the case."""
         i, n = self._next, window
-        if self._err or self._multi or self._n < n or need > n:
+        if self._err or self._multi or self._confirms or self._n < n or need > n:
             return None
         if i >= n:
             rcv, rtt = self._rcv[i - n:i], self._rtt[i - n:i]
         else:
             rcv, rtt = self._rcv[i - n:] + self._rcv[:i], self._rtt[i - n:] + self._rtt[:i]
         recent = rcv[n - need:]
-        if min(recent) > 0:
-            state = True
+        if min(rcv) > 0:
+            state = True  # nothing lost in the window: no outage to stop at
         elif max(recent) == 0:
             state = False
         else:
-            return None  # a run shorter than `need`: walk back
-        rtt_sum = reduce(add, reversed(rtt), 0.0) if min(rcv) == 1 == max(rcv) else math.nan
+            return None  # lossy, or a run shorter than `need`: walk back
+        rtt_sum = reduce(add, reversed(rtt), 0.0) if max(rcv) == 1 else math.nan
         rtt_n = n
         if rtt_sum != rtt_sum:  # not every entry answered once with an RTT: sum what did
             rtt_sum, rtt_n = 0.0, 0
@@ -231,14 +261,17 @@ class PingRing:
                            rtt_sum / rtt_n if rtt_n else None, self.last_up, self.silent_since)
 
     def _summarise(self, window: int, need: int) -> RingSummary:
-        size, t, sent_a, rcv_a, rtt_a, err = (self.size, self._t, self._sent, self._rcv,
-                                              self._rtt, self._err)
+        size, t, sent_a, rcv_a, rtt_a, err, conf = (
+            self.size, self._t, self._sent, self._rcv, self._rtt, self._err, self._conf)
         newest = (self._next - 1) % size
+        down_run = max(need, DOWN_RUN)
         sent = rcv = probes = 0
         rtt_sum, rtt_n = 0.0, 0
         state: bool | None = None
         run_up: bool | None = None
-        run_len = 0
+        run_len = run_regular = 0  # probes in the current run; its regular ones
+        run_sent = 0  # the current run's regular probes counted in the window
+        window_open = True
         any_up = False
         for k in range(self._n):
             j = (newest - k) % size
@@ -247,20 +280,35 @@ class PingRing:
                 continue
             up = r > 0
             any_up = any_up or up
-            if probes < window:
+            regular = not conf[j]
+            if up != run_up:
+                run_up, run_len, run_regular, run_sent = up, 0, 0, 0
+            run_len += r if up else s
+            run_regular += (r if up else s) if regular else 0
+            if window_open and regular and probes < window:
                 probes += s
                 sent += s
                 rcv += r
+                if not up:
+                    run_sent += s
                 if up and rtt_a[j] == rtt_a[j]:  # not NaN
                     rtt_sum += rtt_a[j] * r
                     rtt_n += r
+            outage = not up and (run_regular >= need or run_len >= down_run)
             if state is None:
-                if up != run_up:
-                    run_up, run_len = up, 0
-                run_len += r if up else s
-                if run_len >= need:
-                    state = run_up
-            elif probes >= window:
+                if up and run_len >= need:
+                    state = True
+                elif outage:
+                    state = False
+            elif state and outage and window_open:
+                # Up since this outage: its lost probes are no loss tail.
+                sent -= run_sent
+                probes -= run_sent
+                window_open = False
+            # Done when the window is full, unless it ends inside a run of losses that may
+            # yet prove an outage (while up: then it is cut there).
+            if state is not None and (not window_open or (probes >= window
+                                      and (up or not state))):
                 break
         if state is None and any_up:
             state = True  # flapping or just started: whatever answers is alive
@@ -268,7 +316,7 @@ class PingRing:
                            rtt_sum / rtt_n if rtt_n else None, self.last_up, self.silent_since)
 
     def newest(self) -> PingSample | None:
-        return self.samples(1)[0] if self._n else None
+        return self.samples(1, confirm=True)[0] if self._n else None
 
 
 class StateStore:
@@ -285,6 +333,9 @@ class StateStore:
         self._logins: dict[str, Login] = {}
         self._alert_page: AlertPage | None = None
         self.version = 0  # bumped on every write: lets the UI skip redraws when nothing changed
+        # Bumped when a confirmation burst settles a change (down confirmed, up again): the
+        # console evaluates at its next tick instead of waiting out its pace.
+        self.confirmed = 0
 
     # -- writers (collectors) ------------------------------------------------------------
     def add_ping(self, vantage: str, address: str, sample: PingSample) -> None:
@@ -296,17 +347,25 @@ class StateStore:
             self.version += 1
 
     def add_pings(self, vantage: str,
-                  batch: Iterable[tuple[str, float, int, int, float | None]]) -> None:
+                  batch: Iterable[tuple[str, float, int, int, float | None]],
+                  confirm: bool = False) -> None:
         """Many probe results at once, each (address, t, sent, received, rtt seconds or None),
         without an error: one lock and one version bump for the batch, and no PingSample
-        object per probe (the ICMP engine writes thousands a second)."""
+        object per probe (the ICMP engine writes thousands a second). `confirm`: the batch
+        is confirmation probes (see PingSample)."""
         with self._lock:
             pings, size = self._pings, self.ping_window
             for address, t, sent, received, rtt in batch:
                 ring = pings.get((vantage, address))
                 if ring is None:
                     ring = pings[(vantage, address)] = PingRing(size)
-                ring.put(t, sent, received, rtt)
+                ring.put(t, sent, received, rtt, None, confirm)
+            self.version += 1
+
+    def mark_confirmed(self) -> None:
+        """A confirmation burst settled a change of state: see `confirmed`."""
+        with self._lock:
+            self.confirmed += 1
             self.version += 1
 
     def add_metric(self, host: str, metric: Metric, sample: MetricSample) -> None:
@@ -347,11 +406,12 @@ class StateStore:
             self.version += 1
 
     # -- readers -----------------------------------------------------------------------
-    def pings(self, vantage: str, address: str, last: int | None = None
-              ) -> tuple[PingSample, ...]:
+    def pings(self, vantage: str, address: str, last: int | None = None,
+              confirm: bool = False) -> tuple[PingSample, ...]:
+        """Regular probes, oldest first; with `confirm` the confirmation probes too."""
         with self._lock:
             ring = self._pings.get((vantage, address))
-            return ring.samples(last) if ring else ()
+            return ring.samples(last, confirm) if ring else ()
 
     def ping_summary(self, vantage: str, address: str, window: int, need: int
                      ) -> RingSummary | None:

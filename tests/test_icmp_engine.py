@@ -25,7 +25,7 @@ from lvs_tui.config import parse
 from lvs_tui.probes import icmp
 from lvs_tui.probes.fping import SshFpingSource
 from lvs_tui.probes.icmp import SEQ_SPACE, IcmpEngine, Mode, icmp_sources, select_mode
-from lvs_tui.state import PingSample, SourceState, StateStore
+from lvs_tui.state import DOWN_RUN, PingSample, SourceState, StateStore
 from tests.conftest import is_root, require
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -184,12 +184,13 @@ async def test_sequence_wraps_without_losing_or_mixing() -> None:
     need_root()
     store = StateStore()
     engine = IcmpEngine(LOOP4[:40], interval=0.1, timeout=0.3)
-    engine._next_seq = engine._oldest = SEQ_SPACE - 50  # wrap inside the first rounds
+    engine._next_seq = SEQ_SPACE - 50  # wrap inside the first rounds
     async with running(engine, store):
         await asyncio.sleep(0.55)
     assert engine._next_seq < 1000 and engine.sent > 100 and engine._generation == 1
     assert engine.lost == 0 and engine.received == engine.sent - engine.pending
-    assert engine._in_flight <= len(engine.targets) * 4  # bounded: no growth
+    queued = sum(len(q) for q in engine._queues)  # the timeout classes' FIFOs
+    assert queued <= len(engine.targets) * 4  # bounded: no growth
 
 
 async def test_replies_are_matched_by_source_nonce_and_sequence() -> None:
@@ -321,3 +322,117 @@ def test_icmp_sources_pings_fleet_and_control_per_vantage() -> None:
 def test_a_sample_that_could_not_be_made_is_never_lost() -> None:
     s = PingSample(1.0, 1, 0, error="send: Network is unreachable")
     assert s.error and s.lost == 1  # the store keeps it; diagnosis reads error as unknown
+
+
+def _nft(ns: str, rules: str) -> None:
+    subprocess.run(["ip", "netns", "exec", ns, "nft", "-f", "-"], check=True, text=True,
+                   input=rules)
+
+
+async def _until(check, within: float) -> float:  # type: ignore[no-untyped-def]
+    t0 = time.monotonic()
+    while not check():
+        if time.monotonic() - t0 > within:
+            pytest.fail(f"not within {within:.1f}s")
+        await asyncio.sleep(0.01)
+    return time.monotonic() - t0
+
+
+async def test_timeouts_follow_each_targets_rtt_and_a_loss_is_confirmed_at_once(
+        quiet_ns: str) -> None:
+    """A loopback target answers in microseconds: its timeout drops to the floor. When it
+    stops answering, the lost probe is known in tens of ms and a burst of DOWN_RUN - 1
+    probes confirms the outage within a fraction of a second, not `hysteresis` intervals;
+    when it answers again, two more answers at once make it up, with no loss tail."""
+    store = StateStore()
+    target = "127.0.0.77"
+    engine = IcmpEngine([target, "127.0.0.1"], interval=1.0, timeout=1.0)
+    with in_netns(quiet_ns):
+        async with running(engine, store):
+            await _until(lambda: len(store.pings("local", target)) >= 2, within=3)
+            assert engine.ladder[engine._class[0]] == icmp.TIMEOUT_FLOOR
+            baseline = store.confirmed
+            _nft(quiet_ns, "table inet cut {\n chain c {\n type filter hook input priority 0;"
+                           f"\n ip daddr {target} icmp type echo-request drop\n }}\n}}\n")
+            cut = time.monotonic()
+            took = await _until(lambda: _state(store, target) is False, within=2.0)
+            assert took <= 1.0 + 0.5  # the next regular probe, then the burst
+            assert store.confirmed == baseline + 1  # the console is told to look now
+            burst = [s for s in store.pings("local", target, confirm=True) if s.confirm]
+            assert len(burst) == DOWN_RUN - 1 and not any(s.received for s in burst)
+            lost = [s for s in store.pings("local", target) if not s.received]
+            assert len(lost) == 1  # the loss figure counts the regular probe only
+            assert lost[0].t - (time.time() - (time.monotonic() - cut)) < 1.0 + 0.2
+            subprocess.run(["ip", "netns", "exec", quiet_ns, "nft", "delete", "table",
+                            "inet", "cut"], check=True)
+            back = await _until(lambda: _state(store, target) is True, within=2.0)
+            assert back <= 1.0 + 0.3
+            summary = store.ping_summary("local", target, 10, 3)
+            assert summary is not None and summary.sent == summary.received  # no tail
+    assert all(s.received for s in store.pings("local", "127.0.0.1"))
+    assert not [s for s in store.pings("local", "127.0.0.1", confirm=True) if s.confirm]
+
+
+def _state(store: StateStore, address: str) -> bool | None:
+    summary = store.ping_summary("local", address, 10, 3)
+    return None if summary is None else summary.state
+
+
+async def test_thirty_percent_random_loss_is_loss_never_down(quiet_ns: str) -> None:
+    """Bursts after each lost probe end at the first answer: at 30 % random loss no
+    address is ever down, and the loss figure (regular probes only) is about 30 %."""
+    lossy = [f"127.0.0.{80 + k}" for k in range(10)]
+    _nft(quiet_ns, "table inet lossy {\n chain c {\n type filter hook input priority 0;\n"
+                   " ip daddr 127.0.0.80-127.0.0.89 icmp type echo-request numgen random "
+                   "mod 10 < 3 drop\n }\n}\n")
+    store = StateStore(ping_window=2000)
+    engine = IcmpEngine(lossy, interval=0.2, timeout=1.0)
+    states: set[bool | None] = set()
+    with in_netns(quiet_ns):
+        async with running(engine, store):
+            t0 = time.monotonic()
+            while time.monotonic() - t0 < 6.0:
+                states |= {_state(store, a) for a in lossy}
+                await asyncio.sleep(0.01)
+    assert False not in states and True in states
+    regular = [s for a in lossy for s in store.pings("local", a)]
+    assert len(regular) > 250
+    loss = 100 * sum(s.lost for s in regular) / len(regular)
+    assert 20 <= loss <= 40, loss
+    burst = [s for a in lossy for s in store.pings("local", a, confirm=True) if s.confirm]
+    assert burst and any(s.received for s in burst)
+
+
+async def test_a_late_answer_is_a_sign_of_life_not_a_loss_figure() -> None:
+    """A reply after the probe's (adaptive) timeout, within ping_timeout: the regular
+    probe stays lost, the target's timeout grows to fit, and the late answer is written
+    as a confirmation answer, which ends a loss burst."""
+    need_root()
+    store = StateStore()
+    engine = IcmpEngine(["127.0.0.1", "127.0.0.2"], interval=10.0, timeout=1.0)
+    engine._store = store
+    fake = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    fake.bind(("127.0.0.1", 0))
+    fake.setblocking(False)
+
+    class Channel:  # a ping socket: no IP header
+        family, ident, offset_known, privileged, sock = (socket.AF_INET, 0, True, False,
+                                                         fake)
+
+    sent = time.monotonic() - 0.3  # counted lost at the floor; its answer comes at 300 ms
+    engine._slot_target[10], engine._slot_sent[10], engine._slot_gen[10] = -2 - 1, sent, 0
+    engine._regular_ok[1] = 0
+    engine._bursts[1] = icmp._Burst(True, 11, sent)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.2", 0))
+        s.sendto(struct.pack("!BBHHHQI", 0, 0, 0, 7, 10, engine.nonce_int, 0) + bytes(44),
+                 fake.getsockname())
+    await asyncio.sleep(0.05)
+    engine._on_readable(Channel())  # type: ignore[arg-type]
+    fake.close()
+    got = store.pings("local", "127.0.0.2", confirm=True)
+    assert len(got) == 1 and got[0].confirm and got[0].received == 1
+    assert store.pings("local", "127.0.0.2") == ()  # not a regular answer
+    assert engine.ladder[engine._class[1]] >= min(1.0, 4 * 0.3)  # 4 x the late RTT, capped
+    assert 1 not in engine._bursts and engine._down[1] == 0  # the burst ended
+    assert engine.received == 0  # it was counted lost; loss figures stay as they were

@@ -22,6 +22,7 @@ import pytest
 from lab.netns import CONTROL, DUTY, Lab, LabHost, Side, down, exclusive, in_netns, is_up
 from lvs_tui.probes.fping import FpingSource, SshFpingSource
 from lvs_tui.probes.icmp import IcmpEngine
+from lvs_tui.signals import Reach, Thresholds, judge
 from lvs_tui.state import SourceState, StateStore
 from tests.conftest import is_root, require
 
@@ -269,3 +270,59 @@ def test_lvs_tui_check_in_the_duty_namespace_sees_the_killed_host(clean: Lab,
     for h in clean.all_hosts:
         if h != dead:
             assert rows[h.name]["situation"] == "ok" and not rows[h.name]["down_addresses"]
+
+
+# -- detection speed and honesty (issue 18): the console's own judgement, interval 1 s ------
+TH = Thresholds(window=10, hysteresis=3, loss_threshold=20.0, stale_after=3.0)
+
+
+def reaches(store: StateStore, addresses: tuple[str, ...]) -> dict[str, Reach]:
+    now = time.time()
+    return {a: judge(store.ping_summary("local", a, TH.window, TH.hysteresis), now, TH, a).reach
+            for a in addresses}
+
+
+async def test_killed_host_is_shown_down_within_two_seconds_and_up_again(clean: Lab) -> None:
+    """At interval 1 s with hysteresis 3: a lost probe is confirmed by a burst at once, so
+    both sides are DOWN within the next probe's second plus a fraction (not three seconds
+    of timeouts); after the restore, three answers in a row make it UP, not LOSS."""
+    h = clean.host(2)
+    store = StateStore()
+    engine = IcmpEngine(targets(clean), interval=1.0, timeout=1.0)
+    async with probing(engine, store):
+        await wait_for(lambda: set(reaches(store, targets(clean)).values()) == {Reach.UP},
+                       within=6)
+        await asyncio.sleep(1.5)  # RTT history: timeouts have adapted
+        clean.kill_host(h)
+        took = await wait_for(lambda: {reaches(store, (h.internal, h.external))[a]
+                                       for a in (h.internal, h.external)} == {Reach.DOWN},
+                              within=2.0)
+        others = reaches(store, tuple(set(targets(clean)) - set(clean.addresses_of(h))))
+        assert set(others.values()) == {Reach.UP}
+        clean.restore(h)
+        back = await wait_for(lambda: set(reaches(store, clean.addresses_of(h)).values())
+                              == {Reach.UP}, within=3.0)
+    assert took <= 2.0 and back <= 3.0
+
+
+async def test_lossy_host_is_lossy_never_down(clean: Lab) -> None:
+    """30 % random loss on every address of a host: shown with its loss, never down."""
+    h = clean.host(4)
+    store = StateStore()
+    engine = IcmpEngine(targets(clean), interval=0.25, timeout=1.0)
+    seen: dict[str, set[Reach]] = {a: set() for a in clean.addresses_of(h)}
+    async with probing(engine, store):
+        await wait_for(lambda: set(reaches(store, targets(clean)).values()) == {Reach.UP},
+                       within=6)
+        clean.make_lossy(h, 30)
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 20:
+            for a, r in reaches(store, clean.addresses_of(h)).items():
+                seen[a].add(r)
+            await asyncio.sleep(0.05)
+    for a, got in seen.items():
+        assert Reach.DOWN not in got, a
+        assert Reach.LOSS in got, a
+    regular = [s for a in clean.addresses_of(h) for s in store.pings("local", a)[-60:]]
+    loss = 100 * sum(s.lost for s in regular) / len(regular)
+    assert 18 <= loss <= 42, loss  # bursts do not distort the figure

@@ -13,9 +13,12 @@ for the slowest target. Here the cost is the design, not the language:
   sequence, source address, a per-engine payload nonce and the sequence's generation, so
   replies to other ping processes on the machine are never attributed to our targets
   (a BPF filter keeps most of them from even waking us);
-* every probe has the same timeout, so the probes in flight expire in send order: the
-  sequence space itself is the timer queue (arrays indexed by sequence, no heap, no
-  per-probe objects);
+* each target's timeout follows its own RTT (a ladder of a few timeout classes, capped
+  by `ping_timeout`); within a class the probes expire in send order, so each class's
+  queue of sequence numbers is a FIFO: no heap, no per-probe objects;
+* a lost probe is confirmed at once by a burst of probes close together, and so is the
+  first answer after a loss: hysteresis is met in a fraction of a second, while the loss
+  figure stays a judgement over the regular probes only (docs/performance.md, Detection);
 * results are written to the store as they arrive, one batch per socket drain or expiry
   pass (`StateStore.add_pings`): a dead target never delays another.
 """
@@ -31,16 +34,19 @@ import socket
 import struct
 import time
 from array import array
-from collections.abc import Iterable
+from bisect import bisect_left
+from collections import deque
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import partial
 
 from icmplib import ICMPv4Socket, ICMPv6Socket
 from icmplib.exceptions import ICMPLibError, SocketPermissionError
 
 from lvs_tui.config import Config, VantageKind
 from lvs_tui.probes import Source
-from lvs_tui.state import PingSample, SourceState, SourceStatus, StateStore
+from lvs_tui.state import DOWN_RUN, PingSample, SourceState, SourceStatus, StateStore
 
 SEQ_SPACE = 65536
 PAYLOAD_SIZE = 56  # the size ping and fping send by default
@@ -73,6 +79,24 @@ _ICMP_FILTER = 1
 _ICMP6_FILTER = 1
 _SO_RCVBUFFORCE = 33  # Linux; not exported by Python's socket module
 _SO_ATTACH_FILTER = 26
+
+# Adaptive timeouts (docs/performance.md, "Detection"). A probe is lost after
+# max(TIMEOUT_FLOOR, TIMEOUT_MULT x the target's recent peak RTT), rounded up to the next
+# step of a ladder (TIMEOUT_FLOOR x TIMEOUT_STEP**k) and capped by ping_timeout; until a
+# target has answered once, the cap. The peak rises at once to a slower answer and decays
+# by PEAK_DECAY of the difference per faster one (~the top of the last 16 answers).
+TIMEOUT_FLOOR = 0.05
+TIMEOUT_MULT = 4.0
+TIMEOUT_STEP = 2 ** 0.5
+PEAK_DECAY = 1 / 16
+# Confirmation probes wait longer than the regular one they confirm: at least
+# CONFIRM_MULT x its timeout and CONFIRM_FLOOR, capped too, so an RTT that jumps (a loaded
+# path) is still an answer for the burst.
+CONFIRM_MULT = 4.0
+CONFIRM_FLOOR = 0.2
+BURST_GAP = 0.005  # seconds between two probes of a burst: close, not simultaneous
+_NEVER = float("inf")  # the peak of a target that never answered: its class is the cap
+BURST_BUDGET_MIN = 256  # burst probes allowed per interval: max(this, the target count)
 
 FIXES = ("run as root, or `setcap cap_net_raw+ep` on the python binary, or "
          "`sysctl -w net.ipv4.ping_group_range='0 2147483647'`, or `apt install fping`")
@@ -336,6 +360,32 @@ def _sockaddr(address: str) -> tuple:
     return (address, 0) if ":" not in address else (address, 0, 0, 0)
 
 
+def timeout_ladder(cap: float) -> tuple[float, ...]:
+    """The timeout classes: TIMEOUT_FLOOR x TIMEOUT_STEP**k below `cap`, then `cap`."""
+    steps: list[float] = []
+    t = TIMEOUT_FLOOR
+    while t < cap * 0.999:
+        steps.append(t)
+        t *= TIMEOUT_STEP
+    return (*steps, cap)
+
+
+class _Burst:
+    """A confirmation burst in progress for one target: after a lost probe (`loss`: up to
+    DOWN_RUN - 1 probes, ended by any answer) or after an answer following a loss (`need`
+    - 1 probes, ended by a loss). Mutable engine state, never shared."""
+
+    __slots__ = ("answered", "left", "loss", "lost", "next_t", "out", "size")
+
+    def __init__(self, loss: bool, size: int, now: float) -> None:
+        self.loss, self.size, self.left, self.next_t = loss, size, size, now
+        self.out = self.lost = self.answered = 0  # in flight, lost, answered
+
+    def settled(self) -> bool:
+        """The whole burst agreed with the change it was confirming."""
+        return self.lost == self.size if self.loss else self.answered == self.size
+
+
 class IcmpEngine:
     """Pings `targets` every `interval` seconds for vantage `vantage`, streaming into a store.
 
@@ -347,11 +397,13 @@ class IcmpEngine:
 
     def __init__(self, targets: Iterable[str], vantage: str = "local", interval: float = 1.0,
                  timeout: float = 1.0, mode: Mode | None = None,
-                 source_name: str = "icmp") -> None:
+                 source_name: str = "icmp", hysteresis: int = 3) -> None:
         self.targets: tuple[str, ...] = tuple(dict.fromkeys(targets))
         self.vantage = vantage
         self.interval = interval
-        self.timeout = min(timeout, interval * 8)
+        self.timeout = min(timeout, interval * 8)  # the cap of every adaptive timeout
+        self.recovery_burst = max(0, hysteresis - 1)
+        self.loss_burst = DOWN_RUN - 1
         self.tick = min(TICK_MAX, max(TICK_MIN, interval / BATCHES_PER_INTERVAL))
         self.prefer = mode
         self.name = source_name
@@ -367,10 +419,25 @@ class IcmpEngine:
         self._slot_target = array("i", [-1]) * SEQ_SPACE
         self._slot_sent = array("d", [0.0]) * SEQ_SPACE
         self._slot_gen = array("I", [0]) * SEQ_SPACE
+        self._slot_burst = array("B", [0]) * SEQ_SPACE  # 1: a confirmation probe
         self._generation = 0  # bumped each time the sequence wraps
         self._next_seq = 0
-        self._oldest = 0  # oldest sequence that may still be in flight
-        self._in_flight = 0  # sequences between _oldest and _next_seq
+        # Timeout classes: each a FIFO of (generation << 16 | sequence) in send order.
+        self.ladder = timeout_ladder(self.timeout)
+        last = len(self.ladder) - 1
+        self._edges = [t / TIMEOUT_MULT for t in self.ladder[:-1]]  # peak -> class
+        self._confirm_class = tuple(
+            min(last, bisect_left(self.ladder, max(CONFIRM_FLOOR, CONFIRM_MULT * t) - 1e-9))
+            for t in self.ladder)
+        self._queues: list[deque[int]] = [deque() for _ in self.ladder]
+        n = len(self.targets)
+        self._peak = array("d", [_NEVER]) * n  # recent peak RTT; _NEVER: no answer yet
+        self._class = array("B", [last]) * n
+        self._regular_ok = array("b", [-1]) * n  # newest regular probe: 1 answered, 0 lost
+        self._down = array("B", [0]) * n  # 1: a loss burst settled, nothing answered since
+        self._bursts: dict[int, _Burst] = {}  # target -> its burst in progress
+        self._owner: dict[int, _Burst] = {}  # sequence of a confirmation probe -> its burst
+        self._burst_budget = max(BURST_BUDGET_MIN, n)
         self._channels: dict[int, _Channel] = {}
         self._channel_errors: dict[int, str] = {}
         self._buf = bytearray(2048)
@@ -473,14 +540,33 @@ class IcmpEngine:
                 cursor = due
             if cursor >= n:
                 self._report(store, choice, round_errors, n)
+                self._refresh_classes()
                 round_errors, cursor = 0, 0
                 round_start += self.interval
+                self._burst_budget = max(BURST_BUDGET_MIN, n)
                 if now - round_start > self.interval:  # stalled loop: skip, never burst
                     round_start = now
+            if self._bursts:
+                self._send_bursts(time.monotonic())
             next_send = round_start + cursor * gap
-            next_expiry = (self._slot_sent[self._oldest] + self.timeout
-                           if self._in_flight else next_send)
-            await asyncio.sleep(max(self.tick, min(next_send, next_expiry) - time.monotonic()))
+            wake, least = min(next_send, self._next_expiry(next_send)), self.tick
+            burst = min((b.next_t for b in self._bursts.values() if b.left), default=None)
+            if burst is not None and burst < wake + least:
+                wake, least = burst, TICK_MIN  # a burst keeps its pace, not the tick's
+            await asyncio.sleep(max(least, wake - time.monotonic()))
+
+    def _send_bursts(self, now: float) -> None:
+        """The next probe of every burst that is due, within the interval's budget (past
+        it a burst waits: the verdict then takes the regular probes' pace)."""
+        for i, b in tuple(self._bursts.items()):
+            if b.left and b.next_t <= now and self._burst_budget > 0:
+                b.left -= 1
+                b.next_t = now + BURST_GAP
+                self._burst_budget -= 1
+                if not self._send_batch(i, i + 1, burst=True):
+                    b.out += 1
+                    self._owner[(self._next_seq - 1) & 0xFFFF] = b
+                self._finish(i, b)
 
     def _send_range(self, start: int, stop: int) -> int:
         """Send probes to targets[start:stop]; returns how many could not be sent. Replies
@@ -497,14 +583,18 @@ class IcmpEngine:
                 self._drain_all()
         return errors
 
-    def _send_batch(self, start: int, stop: int) -> int:
+    def _send_batch(self, start: int, stop: int, burst: bool = False) -> int:
         """The hot loop: locals only, one pack (checksum, identifier, sequence) into each
-        target's prebuilt request; then one sendmmsg per socket for the whole batch."""
+        target's prebuilt request, its sequence queued in its timeout class; then one
+        sendmmsg per socket for the whole batch. `burst`: confirmation probes."""
         sent = 0
         channels, positions = self._target_channels, self._positions
         pack = _CSUM_ID_SEQ.pack_into
         slot_target, slot_sent, slot_gen = self._slot_target, self._slot_sent, self._slot_gen
-        seq, gen, in_flight = self._next_seq, self._generation, self._in_flight
+        slot_burst, classes = self._slot_burst, self._class
+        confirm_class = self._confirm_class if burst else None
+        queue = [q.append for q in self._queues]
+        seq, gen = self._next_seq, self._generation
         for each in self._channels.values():
             if each.generation != gen:
                 each.set_generation(gen)
@@ -516,10 +606,8 @@ class IcmpEngine:
                 self._error(i, self._channel_errors.get(self._families[i], "no socket"))
                 errors += 1
                 continue
-            if in_flight >= SEQ_SPACE - 1:
-                self._in_flight = in_flight
-                self._expire_oldest("too many probes in flight")
-                in_flight = self._in_flight
+            if slot_target[seq] >= 0:  # a whole sequence space in flight: the oldest goes
+                self._evict(seq, "too many probes in flight")
             # The kernel fills the checksum for ICMPv6 and ping sockets; IPv4 raw needs ours.
             csum = ch.sum0 + seq
             csum = (csum & 0xFFFF) + (csum >> 16)  # sum0 and seq are 16-bit: one fold
@@ -529,12 +617,14 @@ class IcmpEngine:
             slot_target[seq] = i
             slot_sent[seq] = sent_at
             slot_gen[seq] = gen
+            slot_burst[seq] = burst
+            k = classes[i]
+            queue[k if confirm_class is None else confirm_class[k]](gen << 16 | seq)
             seq = (seq + 1) & 0xFFFF
             if not seq:
                 gen = (gen + 1) & 0xFFFFFFFF
-            in_flight += 1
             sent += 1
-        self._next_seq, self._generation, self._in_flight = seq, gen, in_flight
+        self._next_seq, self._generation = seq, gen
         self.sent += sent
         self.pending += sent
         for ch in self._channels.values():
@@ -582,41 +672,165 @@ class IcmpEngine:
         for ch in self._channels.values():
             self._on_readable(ch)
 
-    def _expire(self, now: float) -> None:
-        """Walk from the oldest sequence while its probe is older than the timeout; the
-        unanswered ones are written as lost, in one batch."""
-        if not self.pending:  # every probe in flight is resolved: nothing to walk
-            self._oldest, self._in_flight = self._next_seq, 0
-            return
-        seq, in_flight, slot_sent = self._oldest, self._in_flight, self._slot_sent
-        limit = now - self.timeout
-        if not in_flight or slot_sent[seq] > limit:
-            return
-        slot_target = self._slot_target
-        lost: list[int] = []
-        while in_flight and slot_sent[seq] <= limit:
-            i = slot_target[seq]
-            if i >= 0:
-                slot_target[seq] = -1
-                lost.append(i)
-            seq = (seq + 1) & 0xFFFF
-            in_flight -= 1
-        self._oldest, self._in_flight = seq, in_flight
-        if lost:
-            self.lost += len(lost)
-            self.pending -= len(lost)
-            wall, targets = time.time(), self.targets
-            self._write([(targets[i], wall, 1, 0, None) for i in lost])
+    def _next_expiry(self, default: float) -> float:
+        """When the head of a timeout class is due (heads already answered count too:
+        waking for them only pops them)."""
+        best, slot_sent, ladder = default, self._slot_sent, self.ladder
+        for k, q in enumerate(self._queues):
+            if q:
+                due = slot_sent[q[0] & 0xFFFF] + ladder[k]
+                if due < best:
+                    best = due
+        return best
 
-    def _expire_oldest(self, why: str) -> None:
-        seq = self._oldest
+    def _expire(self, now: float) -> None:
+        """Walk each timeout class from its oldest probe while that is past its class's
+        timeout; the unanswered ones are written as lost, in one batch per kind. Replies
+        already in the socket are read first: a slow loop never turns answers into losses."""
+        queues = self._queues
+        if not self.pending:  # every probe in flight is resolved: nothing to walk
+            for q in queues:
+                if q:
+                    q.clear()
+            return
+        if self._next_expiry(now + 1.0) > now:
+            return
+        self._drain_all()
+        slot_target, slot_sent, slot_gen = self._slot_target, self._slot_sent, self._slot_gen
+        slot_burst = self._slot_burst
+        lost: list[int] = []
+        lost_burst: list[tuple[int, int]] = []
+        for k, q in enumerate(queues):
+            limit = now - self.ladder[k]
+            while q:
+                c = q[0]
+                seq = c & 0xFFFF
+                i = slot_target[seq]
+                if i < 0 or slot_gen[seq] != c >> 16:
+                    q.popleft()  # answered, or the sequence was reused
+                    continue
+                if slot_sent[seq] > limit:
+                    break
+                q.popleft()
+                slot_target[seq] = -2 - i  # lost; a late answer still tells of life
+                if slot_burst[seq]:
+                    lost_burst.append((i, seq))
+                else:
+                    lost.append(i)
+        if lost or lost_burst:
+            self.lost += len(lost) + len(lost_burst)
+            self.pending -= len(lost) + len(lost_burst)
+            wall, targets = time.time(), self.targets
+            if lost:
+                self._write([(targets[i], wall, 1, 0, None) for i in lost])
+            if lost_burst:
+                self._write([(targets[i], wall, 1, 0, None) for i, _ in lost_burst], True)
+            self._on_lost(lost, lost_burst, now)
+
+    def _on_lost(self, lost: list[int], lost_burst: list[tuple[int, int]], now: float
+                 ) -> None:
+        """A regular probe lost after an answer starts a loss burst and contradicts a
+        recovery burst; a lost confirmation probe counts for its burst."""
+        regular_ok, down, bursts = self._regular_ok, self._down, self._bursts
+        for i in lost:
+            b = bursts.get(i)
+            if b is not None and not b.loss:
+                self._drop(i)
+            if not down[i] and self.loss_burst and i not in bursts:
+                bursts[i] = _Burst(True, self.loss_burst, now)
+            regular_ok[i] = 0
+        for i, seq in lost_burst:
+            b = self._mine(i, seq)
+            if b is not None:
+                b.lost += 1
+                if not b.loss:
+                    self._drop(i)
+                else:
+                    self._finish(i, b)
+
+    def _on_answers(self, got: list[tuple[int, float]],
+                    got_burst: list[tuple[int, float, int]], late: list[tuple[int, float]],
+                    now: float) -> None:
+        """The regular answers the readers set aside (a slower RTT: the timeout grows at
+        once; the first answer after a loss: a recovery burst, the end of a loss burst), and
+        the confirmation and late answers. (Faster answers only decay the peak, in the
+        readers; classes follow the decay once per round: `_refresh_classes`.)"""
+        peak, classes, edges, regular_ok = self._peak, self._class, self._edges, self._regular_ok
+        changed: list[int] = []
+        for i, rtt in got:
+            p = peak[i]
+            p = rtt if rtt > p or p == _NEVER else p + (rtt - p) * PEAK_DECAY
+            peak[i] = p
+            classes[i] = bisect_left(edges, p)
+            if regular_ok[i] != 1:
+                changed.append(i)
+        bursts, down = self._bursts, self._down
+        for i in changed:  # a down target is never regular_ok (its burst began with a loss)
+            b = bursts.get(i)
+            if b is not None and b.loss:
+                self._drop(i)
+            if regular_ok[i] == 0 and self.recovery_burst and i not in bursts:
+                bursts[i] = _Burst(False, self.recovery_burst, now)
+            regular_ok[i] = 1
+            down[i] = 0
+        for i, rtt, seq in got_burst:
+            if rtt > peak[i]:
+                peak[i] = rtt
+                classes[i] = bisect_left(edges, rtt)
+            down[i] = 0
+            b = self._mine(i, seq)
+            if b is not None:
+                b.answered += 1
+                if b.loss:
+                    self._drop(i)
+                else:
+                    self._finish(i, b)
+        for i, rtt in late:  # counted lost already: only its RTT and the sign of life
+            if rtt > peak[i]:
+                peak[i] = rtt
+                classes[i] = bisect_left(edges, rtt)
+            down[i] = 0
+            b = bursts.get(i)
+            if b is not None and b.loss:
+                self._drop(i)
+
+    def _refresh_classes(self) -> None:
+        """Every target's timeout class from its peak (decayed by the readers), once per
+        round: one C-level pass instead of a bisect per answer."""
+        self._class = array("B", map(partial(bisect_left, self._edges), self._peak))
+
+    def _mine(self, i: int, seq: int) -> _Burst | None:
+        """The burst a resolved confirmation probe belongs to, if it is still the target's
+        burst in progress (a dropped burst's stragglers count for nobody)."""
+        b = self._owner.pop(seq, None)
+        if b is None or self._bursts.get(i) is not b:
+            return None
+        b.out -= 1
+        return b
+
+    def _drop(self, i: int) -> None:
+        """The burst was contradicted: it ends now, so the next change starts a new one."""
+        self._bursts.pop(i, None)
+
+    def _finish(self, i: int, b: _Burst) -> None:
+        """A burst with nothing left to send or wait for ends; if it agreed all through,
+        the change is settled and the console is told to look now."""
+        if b.left or b.out:
+            return
+        del self._bursts[i]
+        if b.settled():
+            self._down[i] = b.loss
+            if self._store is not None:
+                self._store.mark_confirmed()
+
+    def _evict(self, seq: int, why: str) -> None:
         i = self._slot_target[seq]
-        if i >= 0:
-            self._slot_target[seq] = -1
-            self.pending -= 1
-            self._error(i, why)
-        self._oldest = (seq + 1) & 0xFFFF
-        self._in_flight -= 1
+        self._slot_target[seq] = -1
+        self.pending -= 1
+        self._error(i, why)
+        b = self._mine(i, seq) if self._slot_burst[seq] else None
+        if b is not None:
+            self._finish(i, b)
 
     def _error(self, i: int, why: str) -> None:
         """A probe that could not be made: unknown, never lost (rare: one sample)."""
@@ -625,9 +839,10 @@ class IcmpEngine:
             self._store.add_ping(self.vantage, self.targets[i],
                                  PingSample(time.time(), 1, 0, error=why))
 
-    def _write(self, batch: list[tuple[str, float, int, int, float | None]]) -> None:
+    def _write(self, batch: Sequence[tuple[str, float, int, int, float | None]],
+               confirm: bool = False) -> None:
         if self._store is not None:
-            self._store.add_pings(self.vantage, batch)
+            self._store.add_pings(self.vantage, batch, confirm)
 
     def _report(self, store: StateStore, choice: ModeChoice, errors: int, n: int) -> None:
         now = time.time()
@@ -645,17 +860,36 @@ class IcmpEngine:
     # -- receiving --------------------------------------------------------------------
     def _on_readable(self, ch: _Channel) -> None:
         """Drain the socket; a reply counts only if type, identifier (raw), nonce, sequence,
-        generation and source address all match a probe still in flight."""
+        generation and source address all match a probe still in flight (or, late, one
+        already counted lost: then it only tells that the target lives)."""
         if self._store is None:
             return
-        batched = not ch.offset_known and ch.inbox is not None
-        answers = self._read_batched(ch) if batched else self._read(ch)
+        answers: list[tuple[str, float, int, int, float | None]] = []
+        got: list[tuple[int, float]] = []  # regular answers that change something (rare)
+        got_burst: list[tuple[int, float, int]] = []
+        late: list[tuple[int, float]] = []
+        if not ch.offset_known and ch.inbox is not None:
+            self._read_batched(ch, answers, got, got_burst, late)
+        else:
+            self._read(ch, answers, got, got_burst, late)
+        if not (answers or got_burst or late):
+            return
+        answered = len(answers) + len(got_burst)
+        self.received += answered
+        self.pending -= answered
+        wall, targets = time.time(), self.targets
         if answers:
-            self.received += len(answers)
-            self.pending -= len(answers)
             self._write(answers)
+        if got_burst or late:
+            self._write([(targets[i], wall, 1, 1, rtt) for i, rtt, _ in got_burst]
+                        + [(targets[i], wall, 1, 1, rtt) for i, rtt in late], True)
+        self._on_answers(got, got_burst, late, time.monotonic())
 
-    def _read_batched(self, ch: _Channel) -> list[tuple[str, float, int, int, float | None]]:
+    def _read_batched(self, ch: _Channel,
+                      answers: list[tuple[str, float, int, int, float | None]],
+                      got: list[tuple[int, float]],
+                      got_burst: list[tuple[int, float, int]],
+                      late: list[tuple[int, float]]) -> None:
         """IPv4 raw, READ_SLOTS replies per recvmmsg: the source is read from each reply's
         IP header (no address tuple, no string) and compared with the target's as a number."""
         inbox = ch.inbox
@@ -665,8 +899,9 @@ class IcmpEngine:
         msg_len = _MSG_LEN.unpack_from
         ident, nonce = ch.ident, self.nonce_int
         slot_target, slot_sent, slot_gen = self._slot_target, self._slot_sent, self._slot_gen
-        addr4, targets, monotonic, wall = self._addr4, self.targets, time.monotonic, time.time()
-        answers: list[tuple[str, float, int, int, float | None]] = []
+        slot_burst, cap = self._slot_burst, self.timeout
+        addr4, monotonic, targets, wall = self._addr4, time.monotonic, self.targets, time.time()
+        peak, regular_ok = self._peak, self._regular_ok
         for _ in range(MAX_DRAIN // READ_SLOTS):
             n = recv(fd, base, READ_SLOTS, _MSG_DONTWAIT, None)
             if n <= 0:
@@ -686,23 +921,42 @@ class IcmpEngine:
                 if kind != 0 or rid != ident or cookie != nonce:
                     continue  # another process's ping
                 i = slot_target[seq]
-                if i < 0 or addr4[i] != src or slot_gen[seq] != gen:
-                    continue  # late (already counted lost), duplicate or from a wrong source
+                if i < 0:
+                    if i == -1 or addr4[-2 - i] != src or slot_gen[seq] != gen \
+                            or now - slot_sent[seq] > cap:
+                        continue  # duplicate, wrong source, or later than any timeout
+                    slot_target[seq] = -1
+                    late.append((-2 - i, now - slot_sent[seq]))
+                    continue
+                if addr4[i] != src or slot_gen[seq] != gen:
+                    continue  # from a wrong source, or a whole sequence space late
                 slot_target[seq] = -1
-                answers.append((targets[i], wall, 1, 1, now - slot_sent[seq]))
+                rtt = now - slot_sent[seq]
+                if slot_burst[seq]:
+                    got_burst.append((i, rtt, seq))
+                    continue
+                answers.append((targets[i], wall, 1, 1, rtt))
+                p = peak[i]
+                if rtt > p or regular_ok[i] != 1:
+                    got.append((i, rtt))  # a slower answer, or the first after a loss
+                else:
+                    peak[i] = p + (rtt - p) * PEAK_DECAY
             if n < READ_SLOTS:
                 break
-        return answers
 
-    def _read(self, ch: _Channel) -> list[tuple[str, float, int, int, float | None]]:
+    def _read(self, ch: _Channel, answers: list[tuple[str, float, int, int, float | None]],
+              got: list[tuple[int, float]],
+              got_burst: list[tuple[int, float, int]], late: list[tuple[int, float]]
+              ) -> None:
         """One recvfrom per reply (ping sockets, ICMPv6 raw, or no recvmmsg): the source
         comes from the address recvfrom gives."""
         buf, recv, unpack = self._buf, ch.sock.recvfrom_into, _ID_SEQ_NONCE_GEN.unpack_from
         reply_type, fixed_off = _ECHO_REPLY[ch.family], ch.offset_known
         ident, check_ident, nonce = ch.ident, ch.privileged, self.nonce_int
         slot_target, slot_sent, slot_gen = self._slot_target, self._slot_sent, self._slot_gen
+        slot_burst, cap = self._slot_burst, self.timeout
         targets, monotonic, wall = self.targets, time.monotonic, time.time()
-        answers: list[tuple[str, float, int, int, float | None]] = []
+        peak, regular_ok = self._peak, self._regular_ok
         for _ in range(MAX_DRAIN):
             try:
                 size, addr = recv(buf)
@@ -717,11 +971,27 @@ class IcmpEngine:
             if cookie != nonce or (check_ident and rid != ident):
                 continue  # another process's ping
             i = slot_target[seq]
-            if i < 0 or targets[i] != addr[0] or slot_gen[seq] != gen:
-                continue  # late (already counted lost), duplicate or from a wrong source
+            now = monotonic()
+            if i < 0:
+                if i == -1 or targets[-2 - i] != addr[0] or slot_gen[seq] != gen \
+                        or now - slot_sent[seq] > cap:
+                    continue  # duplicate, wrong source, or later than any timeout
+                slot_target[seq] = -1
+                late.append((-2 - i, now - slot_sent[seq]))
+                continue
+            if targets[i] != addr[0] or slot_gen[seq] != gen:
+                continue  # from a wrong source, or a whole sequence space late
             slot_target[seq] = -1
-            answers.append((targets[i], wall, 1, 1, monotonic() - slot_sent[seq]))
-        return answers
+            rtt = now - slot_sent[seq]
+            if slot_burst[seq]:
+                got_burst.append((i, rtt, seq))
+                continue
+            answers.append((targets[i], wall, 1, 1, rtt))
+            p = peak[i]
+            if rtt > p or regular_ok[i] != 1:
+                got.append((i, rtt))  # a slower answer, or the first after a loss
+            else:
+                peak[i] = p + (rtt - p) * PEAK_DECAY
 
 
 def icmp_sources(cfg: Config, store_interval: float | None = None) -> list[Source]:
@@ -740,7 +1010,8 @@ def icmp_sources(cfg: Config, store_interval: float | None = None) -> list[Sourc
         if v.kind is VantageKind.LOCAL:
             local = sum(isinstance(s, IcmpEngine) for s in sources)
             sources.append(IcmpEngine(targets, v.id, interval, timeout,
-                                      source_name="icmp" if not local else f"icmp:{v.id}"))
+                                      source_name="icmp" if not local else f"icmp:{v.id}",
+                                      hysteresis=cfg.duty.hysteresis))
         elif v.kind is VantageKind.SSH_FPING:
             sources.append(SshFpingSource(
                 targets, v.id, interval, timeout, host=v.ssh_host,
