@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from datetime import datetime
 from pathlib import Path
 
-from lvs_tui.commands.common import add_config_option, load_config
+from lvs_tui.commands.common import add_config_option, complain, load_config
 from lvs_tui.config import Config
 from lvs_tui.duty import DutyDesk
 from lvs_tui.duty_state import (
@@ -83,11 +82,11 @@ def open_desk(args: argparse.Namespace) -> DutyDesk | None:
     try:
         log = IncidentLog(path)
     except IncidentLogError as exc:
-        print(exc, file=sys.stderr)
+        complain(exc)
         return None
     desk = DutyDesk(cfg, incidents=log)
     if desk.log_trouble:
-        print(desk.log_trouble, file=sys.stderr)
+        complain(desk.log_trouble)
         return None
     return desk
 
@@ -99,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         return _run(args, desk, time.time())
     except DutyInputError as exc:
-        print(exc, file=sys.stderr)
+        complain(exc)
         return 2
     finally:
         desk.close()

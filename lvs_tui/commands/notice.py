@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from lvs_tui.board import Board
 from lvs_tui.commands.check import add_source_options, collect
+from lvs_tui.commands.common import complain
 from lvs_tui.config import ConfigError
 from lvs_tui.probes.route import source_address
 from lvs_tui.texts import TextKind, context, render
@@ -32,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
         got = collect(args)
     except ConfigError as exc:
         for line in exc.lines:
-            print(line, file=sys.stderr)
+            complain(line)
         return 2
     if got is None:
         return 2
@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     if not cfg.fleet.has_host(name):
         owner = cfg.fleet.owner(name)
         if owner is None or not owner.hosts:
-            print(f"{name}: neither a host nor an address of this fleet", file=sys.stderr)
+            complain(f"{name}: neither a host nor an address of this fleet")
             return 1
         name = _charged_host(board, owner.hosts)
     row = board.row(name)
@@ -56,11 +56,11 @@ def run(args: argparse.Namespace) -> int:
                       sources=tuple(a for a in map(source_address, down) if a))
         print(render(TextKind(args.kind), ctx))
     except ValueError as exc:  # a text that must not be written now (recovered, not ok)
-        print(f"{name}: {exc}", file=sys.stderr)
+        complain(f"{name}: {exc}")
         return 1
     except ConfigError as exc:  # a team runbook with a broken template
         for line in exc.lines:
-            print(line, file=sys.stderr)
+            complain(line)
         return 2
     return 0
 
