@@ -8,16 +8,23 @@ import importlib
 import io
 import sys
 from collections.abc import Iterator, Sequence
-from typing import TextIO
+from typing import NoReturn, TextIO
 
 from lvs_tui import __version__
 from lvs_tui.commands import COMMAND_MODULES
 from lvs_tui.commands.common import add_config_option
-from lvs_tui.plain import printable
+from lvs_tui.plain import one_line, printable
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a mistake is one line (not the usage block), exit 2 as before."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {one_line(message)} (see {self.prog} --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="lvs-tui",
         description="Duty console for an LVS load-balancer fleet. Without a command, runs the "
                     "dashboard on the real sources of --config.")

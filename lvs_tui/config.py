@@ -735,12 +735,13 @@ def key_name(key: str) -> str | None:
 
 
 def _character(name: str) -> bool:
-    """'question_mark' names a printable character ('?'), 'banana' does not."""
+    """'question_mark' names a key ('?'); 'banana' does not (U+1F34C is on no keyboard).
+    Other characters are written as themselves ('é')."""
     try:
         ch = unicodedata.lookup(_REPLACED.get(name, name).replace("_", " ").upper())
     except KeyError:
         return False
-    return len(ch) == 1 and ch.isprintable() and not ch.isspace()
+    return len(ch) == 1 and ch.isascii() and ch.isprintable() and not ch.isspace()
 
 
 def keymap_errors(keys: dict[str, str], defaults: dict[str, str] | None) -> list[str]:
@@ -981,17 +982,18 @@ def read_text(path: str | Path, hint: str = "") -> str:
         raise ConfigError([f"{path}: no such file" + (f" ({hint})" if hint else "")]) from None
     except OSError as exc:
         raise ConfigError([f"{path}: cannot read: {exc.strerror}"]) from None
-    with os.fdopen(fd, "rb") as f:
-        try:
-            info = os.fstat(f.fileno())
-            if not stat.S_ISREG(info.st_mode):
-                raise ConfigError([f"{path}: not a regular file"])
-            if info.st_size > MAX_BYTES:
-                raise ConfigError([f"{path}: larger than {MAX_BYTES // 2**20} MiB: not a "
-                                   "config"])
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ConfigError([f"{path}: not a regular file"])
+        if info.st_size > MAX_BYTES:
+            raise ConfigError([f"{path}: larger than {MAX_BYTES // 2**20} MiB: not a config"])
+        with os.fdopen(fd, "rb", closefd=False) as f:
             data = f.read(MAX_BYTES + 1)
-        except OSError as exc:
-            raise ConfigError([f"{path}: cannot read: {exc.strerror}"]) from None
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read: {exc.strerror}"]) from None
+    finally:
+        os.close(fd)
     if len(data) > MAX_BYTES:
         raise ConfigError([f"{path}: larger than {MAX_BYTES // 2**20} MiB: not a config"])
     try:
