@@ -668,7 +668,7 @@ def _zabbix(r: TableReader) -> Zabbix:
         url=_url(r, "url"), token_env=r.str_("token_env"), token_file=r.str_("token_file"),
         user=r.str_("user"), password_env=r.str_("password_env"),
         password_file=r.str_("password_file"), keys=keys,
-        stale_after=r.num("stale_after", z.stale_after, 1, 7 * 86400),
+        stale_after=r.num("stale_after", z.stale_after, 1),
         interval=r.num("interval", z.interval, 1, 86400),
         timeout=r.num("timeout", z.timeout, 0.1, 600))
     r.done()
