@@ -2,8 +2,7 @@
 
 Each group prints its cases (see them with `pytest -s`, or on a failure) and asserts zero
 tracebacks, zero hangs and zero wrong verdicts; the known failures of code another change
-is making defensive (xfail in the data) are printed but not counted, and are checked to
-still be failures, so that their mark is removed when the fix lands.
+is making defensive (xfail in the data) are printed but not counted (XPASS once fixed).
 """
 
 from __future__ import annotations
@@ -26,8 +25,8 @@ def _run(cases: Sequence[T], run: Callable[[T], runner.Verdict]) -> None:
     print(" · ".join(f"{k}: {n}" for k, n in t.items()))
     bad = [f"{v.kind}: {v.case}: {v.why}" for v in verdicts if v.kind != "ok" and not v.xfail]
     assert bad == [], "\n".join(bad)
-    fixed = [v.case for v in verdicts if v.xfail and v.kind == "ok"]
-    assert fixed == [], f"now right, remove their xfail in tests/faults/*.toml: {fixed}"
+    # An xfail case now right is printed XPASS (remove its mark in tests/faults/*.toml); it
+    # does not fail the run, so the fix and the mark's removal may land in either order.
 
 
 @pytest.mark.parametrize("group", ["configs", "args", "logs"])
