@@ -327,6 +327,10 @@ def fake_zabbix(fault: str) -> Iterator[str]:
         for key in ("history.get:0", "history.get:3"):
             for value in rec[key]:
                 value["clock"] = far
+    elif fault == "unknown_hosts":  # hosts this config does not know, one with an escape
+        for n, item in enumerate(rec["item.get"]):
+            for host in item.get("hosts", []):
+                host["host"] = f"ghost-{n}\x1b]0;pwned\x07"
     fake = Fake(rec)
     fake.fault = fault if fault not in ("types", "future", "unknown_hosts") else "ok"
     server, url = start(fake)
