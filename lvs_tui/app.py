@@ -26,7 +26,7 @@ from textual.worker import Worker, WorkerState
 from lvs_tui import heap
 from lvs_tui.board import Board, EvalMemo, HostRow, evaluate
 from lvs_tui.clipboard import CopyResult, copy_out, osc52_supported
-from lvs_tui.config import Config
+from lvs_tui.config import Config, keymap_errors
 from lvs_tui.duty import DutyDesk
 from lvs_tui.probes import Source
 from lvs_tui.state import SourceState, SourceStatus, StateStore
@@ -85,9 +85,10 @@ BOARD_HOLD_MAX = 1.0  # but never hold a board (or an evaluation stage) longer t
 
 
 def check_keys(keys: dict[str, str]) -> list[str]:
-    """One line per unknown binding id in the config's [keys]."""
-    return [f"[keys].{k}: unknown action id; known: {', '.join(sorted(KEY_IDS))}"
-            for k in keys if k not in KEY_IDS]
+    """One line per binding of the config's [keys] the console cannot use (config's rules)."""
+    defaults = {i: k for i, k, _ in KEYS if not i.startswith("confirm_")}
+    defaults |= {f"confirm_{n}": str(n) for n in range(1, 10)}
+    return keymap_errors(keys, defaults)
 
 
 @runtime_checkable

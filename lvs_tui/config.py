@@ -8,9 +8,12 @@ Every user mistake becomes a `ConfigError` whose lines each name the file, the k
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
 import re
+import stat
 import tomllib
+import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -31,11 +34,16 @@ from lvs_tui.fleet import (
     Service,
     Vip,
 )
+from lvs_tui.plain import has_control, one_line
 from lvs_tui.state import Metric
 
 E = TypeVar("E", bound=StrEnum)
 
 SHIPPED_RUNBOOK = Path(__file__).parent / "data" / "runbook.zh.toml"
+SHIPPED_THEMES = Path(__file__).parent / "themes"
+MAX_BYTES = 4 * 1024 * 1024  # a fleet of thousands of hosts is a few hundred KiB
+MAX_DEPTH = 8  # the deepest real nesting is 3 (hosts[i].hardware.model)
+MULTILINE = frozenset("\n\t")  # allowed in free text only (notes, prepared measures)
 
 DEFAULT_KEYS: dict[Metric, tuple[str, ...]] = {
     Metric.CPU: ("system.cpu.util", "system.cpu.util[,idle]"),
@@ -55,6 +63,7 @@ class ConfigError(Exception):
     """One or more one-line messages, each naming file, key and value."""
 
     def __init__(self, lines: list[str]) -> None:
+        lines = [one_line(line) for line in lines]  # a file name with a newline: one line
         super().__init__("\n".join(lines))
         self.lines = lines
 
@@ -264,7 +273,12 @@ def default_path() -> Path:
 
 
 class TableReader:
-    """Walks one table, records errors with their key path, never raises for user input."""
+    """Walks one table, records errors with their key path, never raises for user input.
+
+    Strings never hold a control character; newline and tab are allowed unless the reader
+    is one of single lines (`ConfigReader`) and the key is not free text (`multiline`)."""
+
+    LINES = False
 
     def __init__(self, file: str, errors: list[str], table: dict[str, Any], path: str) -> None:
         self.file, self.errors, self.table, self.path = file, errors, table, path
@@ -292,8 +306,15 @@ class TableReader:
             return default
         return value
 
-    def str_(self, name: str, default: str = "", required: bool = False) -> str:
-        return self._typed(name, (str,), "a string", default, required)
+    def str_(self, name: str, default: str = "", required: bool = False,
+             multiline: bool = False) -> str:
+        value = self._typed(name, (str,), "a string", default, required)
+        allowed = MULTILINE if multiline or not self.LINES else frozenset()
+        if value and has_control(value, allowed):
+            self.error(name, f"{value!r} holds a control character (it would reach a "
+                       "terminal, a command line or a text)")
+            return default
+        return value
 
     def bool_(self, name: str, default: bool) -> bool:
         return self._typed(name, (bool,), "true or false", default, False)
@@ -303,6 +324,9 @@ class TableReader:
         types: tuple[type, ...] = (int,) if integer else (int, float)
         value = self._typed(name, types, "an integer" if integer else "a number", None, False)
         if value is None:
+            return default
+        if not math.isfinite(value):
+            self.error(name, f"{value!r} is not a finite number")
             return default
         if not low <= value <= high:
             bounds = f"from {low:g} to {high:g}" if high != float("inf") else f">= {low:g}"
@@ -330,17 +354,22 @@ class TableReader:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             self.error(name, f"{value!r} is not a list of strings")
             return ()
+        if any(has_control(v) for v in value):
+            self.error(name, f"{value!r} holds a control character")
+            return ()
         return tuple(value)
 
     def ip(self, name: str, required: bool = True) -> str:
         value = self.str_(name, required=required)
         if not value:
+            if required and self.table.get(name) == "":
+                self.error(name, "'' is empty: an IPv4 or IPv6 address is required")
             return ""
-        try:
-            return str(ipaddress.ip_address(value))
-        except ValueError:
-            self.error(name, f"{value!r} is not an IPv4 or IPv6 address")
+        problem = address_problem(value)
+        if problem:
+            self.error(name, f"{value!r} {problem}")
             return ""
+        return str(ipaddress.ip_address(value))
 
     def table_(self, name: str) -> TableReader:
         value = self.raw(name)
@@ -349,7 +378,7 @@ class TableReader:
         elif not isinstance(value, dict):
             self.error(name, f"{value!r} is not a table")
             value = {}
-        return TableReader(self.file, self.errors, value, self.key(name))
+        return type(self)(self.file, self.errors, value, self.key(name))
 
     def tables(self, name: str) -> Iterator[TableReader]:
         value = self.raw(name)
@@ -359,7 +388,7 @@ class TableReader:
             self.error(name, "must be an array of tables ([[" + name + "]])")
             return
         for i, item in enumerate(value):
-            yield TableReader(self.file, self.errors, item, f"{self.key(name)}[{i}]")
+            yield type(self)(self.file, self.errors, item, f"{self.key(name)}[{i}]")
 
     def done(self) -> None:
         """Unknown keys are errors: a typo must not silently become a default."""
@@ -368,15 +397,40 @@ class TableReader:
                 self.errors.append(f"{self.file}: {self.key(name)}: unknown key")
 
 
+def address_problem(value: str) -> str:
+    """Why the ICMP engine could not ping `value` ("" if it can): only a plain unicast
+    IPv4 or IPv6 address, no scope (`::1%lo`), no wildcard, multicast or broadcast."""
+    try:
+        addr = ipaddress.ip_address(value)
+    except ValueError:
+        return "is not an IPv4 or IPv6 address"
+    if "%" in value:
+        return "has a scope (%…): write the plain address"
+    if addr.is_unspecified or addr.is_multicast or value == "255.255.255.255":
+        return "is not the address of one machine (wildcard, multicast or broadcast)"
+    return ""
+
+
+class ConfigReader(TableReader):
+    """The config's strings are single lines: they reach ssh's argv, terminals and texts."""
+
+    LINES = True
+
+
 def _clock(r: TableReader, name: str, default: time) -> time:
     value = r.str_(name)
     if not value:
         return default
     try:
-        return time.fromisoformat(value)
+        clock = time.fromisoformat(value)
     except ValueError:
         r.error(name, f"{value!r} is not a time like 09:00")
         return default
+    if clock.tzinfo is not None:
+        r.error(name, f"{value!r} has a UTC offset: write the local time (duty.timezone "
+                "applies)")
+        return default
+    return clock
 
 
 def _dates(r: TableReader, name: str) -> frozenset[date]:
@@ -406,7 +460,7 @@ def _office(r: TableReader) -> OfficeHours:
 
 def _ssh_target(r: TableReader, name: str) -> str:
     value = r.str_(name)
-    if value and not _SSH_TARGET.match(value):
+    if value and not _SSH_TARGET.fullmatch(value):
         r.error(name, f"{value!r} is not a host name or address")
         return ""
     return value
@@ -442,16 +496,17 @@ def _duty(r: TableReader) -> Duty:
         window=r.num("window", d.window, 1, 3600, integer=True),
         hysteresis=r.num("hysteresis", d.hysteresis, 1, 100, integer=True),
         loss_threshold=r.num("loss_threshold", d.loss_threshold, 0, 100),
-        rtt_threshold_ms=r.num("rtt_threshold_ms", d.rtt_threshold_ms, 0),
-        stale_after=r.num("stale_after", d.stale_after, 0.1),
+        rtt_threshold_ms=r.num("rtt_threshold_ms", d.rtt_threshold_ms, 0, 60000),
+        stale_after=r.num("stale_after", d.stale_after, 0.1, 86400),
         peer_cpu_limit=r.num("peer_cpu_limit", d.peer_cpu_limit, 0, 100),
-        peer_traffic_limit_mbps=r.num("peer_traffic_limit_mbps", d.peer_traffic_limit_mbps, 0),
+        peer_traffic_limit_mbps=r.num("peer_traffic_limit_mbps", d.peer_traffic_limit_mbps, 0,
+                                      10_000_000),
         timezone=timezone,
         office=_office(r),
         jump_host=_ssh_target(r, "jump_host"),
         ssh_user=_ssh_target(r, "ssh_user") or d.ssh_user,
         alert_page=_url(r, "alert_page"),
-        alert_interval=r.num("alert_interval", d.alert_interval, 1),
+        alert_interval=r.num("alert_interval", d.alert_interval, 1, 86400),
         alert_timeout=r.num("alert_timeout", d.alert_timeout, 0.1, 600),
         ssh_config=_existing_file(r, "ssh_config"),
         ssh_connect_timeout=r.num("ssh_connect_timeout", d.ssh_connect_timeout, 1, 300,
@@ -459,7 +514,7 @@ def _duty(r: TableReader) -> Duty:
         diagnostics_timeout=r.num("diagnostics_timeout", d.diagnostics_timeout, 1, 3600),
         probe_page=_url(r, "probe_page"),
         bell=r.bool_("bell", d.bell),
-        theme=r.str_("theme", d.theme),
+        theme=_theme(r, d.theme),
         update_every_min=r.num("update_every_min", d.update_every_min, 1, 1440, integer=True),
         operator=_operator(r),
         ack_timeout=r.num("ack_timeout", d.ack_timeout, 10, 86400),
@@ -467,7 +522,24 @@ def _duty(r: TableReader) -> Duty:
         flap_window=r.num("flap_window", d.flap_window, 10, 86400),
     )
     r.done()
+    if duty.window < duty.hysteresis:
+        r.error("window", f"{duty.window!r} is smaller than hysteresis ({duty.hysteresis}): "
+                "a state could never change")
     return duty
+
+
+def _theme(r: TableReader, default: str) -> str:
+    """A shipped theme's name or a .tcss file: what the dashboard can load (it checks the
+    file's content itself)."""
+    value = r.str_("theme", default) or default
+    shipped = sorted(p.stem for p in SHIPPED_THEMES.glob("*.tcss"))
+    if value in shipped:
+        return value
+    if value.endswith(".tcss") and Path(value).expanduser().is_file():
+        return value
+    r.error("theme", f"{value!r} is not a shipped theme ({', '.join(shipped)}) nor an "
+            "existing .tcss theme file")
+    return default
 
 
 def _existing_file(r: TableReader, name: str) -> str:
@@ -537,7 +609,7 @@ def _log(r: TableReader) -> LogSettings:
 
 def _ident(r: TableReader, name: str) -> str:
     value = r.str_(name, required=True)
-    if value and not _ID.match(value):
+    if value and not _ID.fullmatch(value):
         r.error(name, f"{value!r} may only hold letters, digits, '.', '_' and '-'")
     return value
 
@@ -584,7 +656,7 @@ def _hosts(root: TableReader) -> tuple[Host, ...]:
             internal=r.ip("internal"), external=r.ip("external"), group=r.str_("group"),
             services=_services(r), zabbix_name=r.str_("zabbix_name"),
             hardware=_hardware(r.table_("hardware")), admins=r.strs("admins"),
-            notes=r.str_("notes"))
+            notes=r.str_("notes", multiline=True))
         r.done()
         out.append(host)
     return tuple(out)
@@ -662,7 +734,8 @@ def _zabbix(r: TableReader) -> Zabbix:
         user=r.str_("user"), password_env=r.str_("password_env"),
         password_file=r.str_("password_file"), keys=keys,
         stale_after=r.num("stale_after", z.stale_after, 1),
-        interval=r.num("interval", z.interval, 1), timeout=r.num("timeout", z.timeout, 0.1))
+        interval=r.num("interval", z.interval, 1, 86400),
+        timeout=r.num("timeout", z.timeout, 0.1, 600))
     r.done()
     if zbx.url and not (zbx.token_env or zbx.token_file or zbx.user):
         r.error("url", f"{zbx.url!r} has no token source: set token_env, token_file, "
@@ -678,6 +751,7 @@ def _zabbix(r: TableReader) -> Zabbix:
 
 
 def _keys(r: TableReader) -> dict[str, str]:
+    """The bindings as written; their names and keys are checked by `keymap_errors`."""
     out = {}
     for name, value in r.table.items():
         r.used.add(name)
@@ -686,6 +760,86 @@ def _keys(r: TableReader) -> dict[str, str]:
             continue
         out[name] = value
     return out
+
+
+# -- [keys] ------------------------------------------------------------------------------
+# Pure rules over Textual's key names, so that `validate`, config loading and the dashboard
+# refuse the same bindings. The table of actions is the app's: `keymap_errors` takes it.
+
+# Keys Textual names by a word (its `Keys` values without modifiers, `return` aside).
+NAMED_KEYS = frozenset({
+    "escape", "enter", "tab", "space", "backspace", "delete", "insert", "home", "end",
+    "pageup", "pagedown", "up", "down", "left", "right", *(f"f{n}" for n in range(1, 25))})
+MODIFIERS = ("ctrl", "shift", "alt", "meta", "super", "hyper")
+# Keys no other action may take: the way out of anything must always work.
+RESERVED = {"q": "quit", "escape": "back", "ctrl+q": "", "ctrl+c": "", "ctrl+p": "palette"}
+_KEY_NAME_REPLACEMENTS = {"solidus": "slash", "reverse_solidus": "backslash",
+                          "commercial_at": "at", "hyphen_minus": "minus",
+                          "plus_sign": "plus", "low_line": "underscore"}
+_REPLACED = {v: k for k, v in _KEY_NAME_REPLACEMENTS.items()}
+
+
+def key_name(key: str) -> str | None:
+    """Textual's name for one key as the config may write it ('/' or 'slash', 'ctrl+x'),
+    or None when no key press could ever be called that."""
+    key = key.strip()
+    *mods, base = key.split("+") if len(key) > 1 else [key]
+    if any(m not in MODIFIERS for m in mods) or not base:
+        return None
+    if len(base) == 1:
+        if not base.isprintable() or base.isspace():
+            return None
+        if not base.isalnum():  # Textual binds '/' as 'slash'
+            base = unicodedata.name(base, "").lower().replace("-", "_").replace(" ", "_")
+            base = _KEY_NAME_REPLACEMENTS.get(base, base)
+            if not base:
+                return None
+    elif base not in NAMED_KEYS and not _character(base):
+        return None
+    return "+".join([*mods, base])
+
+
+def _character(name: str) -> bool:
+    """'question_mark' names a key ('?'); 'banana' does not (U+1F34C is on no keyboard).
+    Other characters are written as themselves ('é')."""
+    try:
+        ch = unicodedata.lookup(_REPLACED.get(name, name).replace("_", " ").upper())
+    except KeyError:
+        return False
+    return len(ch) == 1 and ch.isascii() and ch.isprintable() and not ch.isspace()
+
+
+def keymap_errors(keys: dict[str, str], defaults: dict[str, str] | None) -> list[str]:
+    """One line per binding of the config's [keys] the dashboard could not use: an unknown
+    action, a key that is no key, one reserved for quit/back/Textual, or one another action
+    has (the default keys count, as remapped). `defaults`: action id -> its key(s), the
+    app's table; None (config loading, which does not know the app's actions) checks each
+    key alone."""
+    errors = []
+    bound: dict[str, set[str]] = {}
+    for action, spec in {**(defaults or {}), **keys}.items():
+        for part in spec.split(","):
+            name = key_name(part)
+            if name is not None and (defaults is None or action in defaults):
+                bound.setdefault(name, set()).add(action)
+    for action, spec in keys.items():
+        if defaults is not None and action not in defaults:
+            errors.append(f"[keys].{action}: unknown action id; known: "
+                          f"{', '.join(sorted(defaults))}")
+            continue
+        for part in spec.split(","):
+            name = key_name(part)
+            owner = RESERVED.get(name or "")
+            if name is None:
+                errors.append(f"[keys].{action}: {part!r} is not a key name such as 'c', "
+                              "'f5', 'ctrl+x' or 'question_mark'")
+            elif owner is not None and owner != action:
+                errors.append(f"[keys].{action}: {part!r} is reserved"
+                              + (f" for {owner}" if owner else " by the console"))
+            elif defaults is not None and (others := sorted(bound[name] - {action})):
+                errors.append(f"[keys].{action}: {part!r} is already the key of "
+                              f"{', '.join(others)}")
+    return errors
 
 
 def _date(r: TableReader, name: str, required: bool = True) -> date | None:
@@ -708,7 +862,7 @@ def _notice(r: TableReader) -> Notice:
                 "date and valid_until (it stops being said after valid_until)")
     else:
         for pr in r.tables("prepared"):
-            text = pr.str_("text", required=True)
+            text = pr.str_("text", required=True, multiline=True)
             on, until = _date(pr, "date"), _date(pr, "valid_until")
             hosts, idcs = pr.strs("hosts"), pr.strs("idcs")
             pr.done()
@@ -810,12 +964,19 @@ def _known(err: Callable[[str, str], None], key: str, ids: tuple[str, ...],
 
 def parse(text: str, file: str = "config.toml") -> Config:
     """Parse and validate config text; raises ConfigError listing every mistake."""
+    if len(text) > MAX_BYTES:
+        raise ConfigError([f"{file}: larger than {MAX_BYTES // 2**20} MiB: not a config"])
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([toml_error(file, exc)]) from None
+    except RecursionError:  # tomllib parses nested arrays and inline tables recursively
+        data = None
+    if data is None or _too_deep(data):
+        raise ConfigError([f"{file}: invalid TOML: arrays or tables nested deeper than "
+                           f"{MAX_DEPTH} levels"])
     errors: list[str] = []
-    root = TableReader(file, errors, data, "")
+    root = ConfigReader(file, errors, data, "")
     duty = _duty(root.table_("duty"))
     fleet = Fleet(_idcs(root), _hosts(root), _vips(root), _contacts(root))
     vantages = _vantages(root)
@@ -830,6 +991,7 @@ def parse(text: str, file: str = "config.toml") -> Config:
     runbook = rr.str_("path")
     rr.done()
     keys = _keys(root.table_("keys"))
+    errors.extend(f"{file}: {line}" for line in keymap_errors(keys, None))
     sending = _sending(root.table_("sending"))
     log = _log(root.table_("log"))
     root.done()
@@ -856,13 +1018,51 @@ def toml_error(file: str, exc: tomllib.TOMLDecodeError) -> str:
     return f"{file}: invalid TOML: {msg}"
 
 
+def _too_deep(data: object) -> bool:
+    """Nesting beyond MAX_DEPTH, walked without recursion ([a.b.c.…] headers nest too)."""
+    todo: list[tuple[object, int]] = [(data, 0)]
+    while todo:
+        value, depth = todo.pop()
+        if depth > MAX_DEPTH:
+            return True
+        if isinstance(value, dict):
+            todo.extend((v, depth + 1) for v in value.values())
+        elif isinstance(value, list):
+            todo.extend((v, depth + 1) for v in value)
+    return False
+
+
 def load(path: str | Path) -> Config:
-    """Read and validate a config file; a missing or unreadable file is a ConfigError too."""
-    p = Path(path)
+    """Read and validate a config file; a missing or unreadable file is a ConfigError too.
+
+    Only a regular file of at most MAX_BYTES is read: a FIFO would block for ever and
+    /dev/zero never ends (opened non-blocking, checked before reading)."""
+    return parse(read_text(path, "create one with 'lvs-tui init'"), str(path))
+
+
+def read_text(path: str | Path, hint: str = "") -> str:
+    """A small regular UTF-8 file's text, or a ConfigError line naming the file."""
     try:
-        text = p.read_text(encoding="utf-8")
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
-        raise ConfigError([f"{path}: no such file (create one with 'lvs-tui init')"]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError([f"{path}: cannot read: {exc}"]) from None
-    return parse(text, str(path))
+        raise ConfigError([f"{path}: no such file" + (f" ({hint})" if hint else "")]) from None
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read: {exc.strerror}"]) from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ConfigError([f"{path}: not a regular file"])
+        if info.st_size > MAX_BYTES:
+            raise ConfigError([f"{path}: larger than {MAX_BYTES // 2**20} MiB: not a config"])
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            data = f.read(MAX_BYTES + 1)
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read: {exc.strerror}"]) from None
+    finally:
+        os.close(fd)
+    if len(data) > MAX_BYTES:
+        raise ConfigError([f"{path}: larger than {MAX_BYTES // 2**20} MiB: not a config"])
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError([f"{path}: not UTF-8 text (byte {exc.start})"]) from None

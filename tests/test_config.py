@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import re
+import time
 from pathlib import Path
 
 import pytest
 
 from lvs_tui.cli import main
-from lvs_tui.config import ConfigError, OfficeHours, load, parse
+from lvs_tui.config import ConfigError, OfficeHours, key_name, load, parse
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = (ROOT / "config.toml.example").read_text(encoding="utf-8")
@@ -317,3 +319,145 @@ def test_holidays_that_stop_before_this_year_warn_without_failing(tmp_path: Path
     assert main(["validate", "--config", str(p)]) == 0  # a warning, not a failure
     out = capsys.readouterr()
     assert "ok:" in out.out and "warning:" in out.err and "duty.holidays" in out.err
+
+
+# -- issue 19: validate is the dashboard's gate --------------------------------------------
+
+
+def duty(extra: str) -> str:
+    return MINIMAL + "\n[duty]\n" + extra + "\n"
+
+
+@pytest.mark.parametrize(("text", "line"), [
+    (duty("stale_after = inf"), "config.toml: duty.stale_after: inf is not a finite number"),
+    (duty("interval = nan"), "config.toml: duty.interval: nan is not a finite number"),
+    (duty("alert_interval = 1e300"),
+     "config.toml: duty.alert_interval: 1e+300 is out of range (from 1 to 86400)"),
+    (duty("window = 2\nhysteresis = 3"), "config.toml: duty.window: 2 is smaller than "
+     "hysteresis (3): a state could never change"),
+    (duty('office_start = "09:00+08:00"'), "config.toml: duty.office_start: '09:00+08:00' "
+     "has a UTC offset: write the local time (duty.timezone applies)"),
+    (duty('theme = "solarized"'), "config.toml: duty.theme: 'solarized' is not a shipped "
+     "theme (colorblind, dark, high-contrast, light) nor an existing .tcss theme file"),
+    (duty('jump_host = "jump\\n-oProxyCommand=x"'), "config.toml: duty.jump_host: "
+     "'jump\\n-oProxyCommand=x' holds a control character (it would reach a terminal, a "
+     "command line or a text)"),
+    (duty('ssh_user = "root\\n"'), "config.toml: duty.ssh_user: 'root\\n' holds a control "
+     "character (it would reach a terminal, a command line or a text)"),
+    (sub('name = "管理员"', 'name = "管理员\\u001b[2J"'), "config.toml: contacts[1].name: "
+     "'管理员\\x1b[2J' holds a control character (it would reach a terminal, a command line "
+     "or a text)"),
+    (sub('name = "赛尔"', 'name = "赛\\u202e尔"'), "config.toml: idcs[0].name: '赛\\u202e尔' "
+     "holds a control character (it would reach a terminal, a command line or a text)"),
+    (sub('admins = ["adm"]', 'admins = ["adm\\u0007"]'),
+     "config.toml: vips[0].admins: ['adm\\x07'] holds a control character"),
+    (sub('internal = "192.0.2.1"', 'internal = ""'),
+     "config.toml: hosts[0].internal: '' is empty: an IPv4 or IPv6 address is required"),
+    (sub('internal = "192.0.2.1"', 'internal = "::1%lo"'),
+     "config.toml: hosts[0].internal: '::1%lo' has a scope (%…): write the plain address"),
+    (sub('internal = "192.0.2.1"', 'internal = "ff02::1"'), "config.toml: hosts[0].internal: "
+     "'ff02::1' is not the address of one machine (wildcard, multicast or broadcast)"),
+    (sub('address = "203.0.113.1"', 'address = "255.255.255.255"'), "config.toml: "
+     "vips[0].address: '255.255.255.255' is not the address of one machine (wildcard, "
+     "multicast or broadcast)"),
+    (sub('address = "203.0.113.1"', 'address = "::"'), "config.toml: vips[0].address: '::' "
+     "is not the address of one machine (wildcard, multicast or broadcast)"),
+    (MINIMAL + '\n[keys]\nfilter = "q"\n', "config.toml: [keys].filter: 'q' is reserved for "
+     "quit"),
+    (MINIMAL + '\n[keys]\npause = "escape"\n', "config.toml: [keys].pause: 'escape' is "
+     "reserved for back"),
+    (MINIMAL + '\n[keys]\npause = "ctrl+c"\n', "config.toml: [keys].pause: 'ctrl+c' is "
+     "reserved by the console"),
+    (MINIMAL + '\n[keys]\npause = "\\u0007"\n', "config.toml: [keys].pause: '\\x07' is not "
+     "a key name such as 'c', 'f5', 'ctrl+x' or 'question_mark'"),
+    (MINIMAL + '\n[keys]\npause = "banana"\n', "config.toml: [keys].pause: 'banana' is not "
+     "a key name such as 'c', 'f5', 'ctrl+x' or 'question_mark'"),
+    (MINIMAL + '\n[keys]\npause = "hyper+ctrl+"\n', "config.toml: [keys].pause: "
+     "'hyper+ctrl+' is not a key name such as 'c', 'f5', 'ctrl+x' or 'question_mark'"),
+])
+def test_what_the_dashboard_would_misuse_is_refused(text: str, line: str) -> None:
+    assert line in errors_of(text)
+
+
+def test_notes_and_prepared_measures_may_span_lines_names_may_not() -> None:
+    cfg = parse(sub('mode = "single"', 'mode = "single"\nnotes = "机柜 A3\\n电源双路"'))
+    assert cfg.fleet.host("a").notes == "机柜 A3\n电源双路"
+    assert "config.toml: hosts[0].name: 'a\\tb' holds a control character (it would reach " \
+        "a terminal, a command line or a text)" in errors_of(sub('name = "a"', 'name = "a\\tb"'))
+
+
+def test_a_file_name_with_a_newline_stays_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "a\nb\x1b]0;x.toml"
+    path.write_text(MINIMAL + "\n[duty]\nwindow = 1\nhysteresis = 2\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as exc:
+        load(path)
+    [line] = exc.value.lines
+    assert line == (f"{tmp_path}/a\\u000ab\\u001b]0;x.toml: duty.window: 1 is smaller than "
+                    "hysteresis (2): a state could never change")
+
+
+@pytest.mark.parametrize(("make", "said"), [
+    (lambda p: (os.mkfifo(p / "fifo"), p / "fifo")[1], "not a regular file"),
+    (lambda p: Path("/dev/zero"), "not a regular file"),
+    (lambda p: p, "not a regular file"),
+    (lambda p: (p / "big").write_bytes(b"#" * (4 * 2**20 + 1)) and p / "big",
+     "larger than 4 MiB: not a config"),
+    (lambda p: (p / "bin").write_bytes(b"a = '\xff'") and p / "bin", "not UTF-8 text (byte 5)"),
+    (lambda p: (p / "deep").write_text("x = " + "[" * 50_000 + "]" * 50_000) and p / "deep",
+     "invalid TOML: arrays or tables nested deeper than 8 levels"),
+    (lambda p: (p / "tables").write_text("x = " + "{a = " * 9 + "1" + "}" * 9) and
+     p / "tables", "invalid TOML: arrays or tables nested deeper than 8 levels"),
+])
+def test_only_a_small_regular_shallow_file_is_read(tmp_path: Path, make, said: str) -> None:
+    path = make(tmp_path)
+    started = time.monotonic()
+    with pytest.raises(ConfigError) as exc:
+        load(path)
+    assert time.monotonic() - started < 2  # a FIFO without a writer must not block
+    [line] = exc.value.lines
+    assert line == f"{path}: {said}"
+
+
+def test_nesting_within_the_limit_is_read() -> None:
+    cfg = parse(MINIMAL + "\n[hosts.hardware]\nmodel = \"R730\"\n")
+    assert cfg.fleet.hosts[-1].hardware.model == "R730"
+
+
+def test_key_names_are_textuals() -> None:
+    """Every printable ASCII character and the named keys are bound under the name
+    Textual's own normalisation gives them, so collisions are judged as Textual sees keys."""
+    from textual.keys import _normalize_key_list
+
+    for ch in (chr(c) for c in range(33, 127) if chr(c) != ","):  # ',' separates keys
+        assert key_name(ch) == _normalize_key_list(ch), ch
+    for name in ("f5", "ctrl+x", "question_mark", "slash", "enter", "shift+tab", "é"):
+        assert key_name(name) == _normalize_key_list(name), name
+    for bad in ("", " ", "\x1b", "banana", "ctrl+", "cmd+x", "f25", "a b"):
+        assert key_name(bad) is None, bad
+
+
+def test_keymap_collisions_with_the_apps_table() -> None:
+    from lvs_tui.app import check_keys
+
+    assert check_keys({}) == []
+    assert check_keys({"filter": "slash", "pause": "/"}) == [
+        "[keys].filter: 'slash' is already the key of pause",
+        "[keys].pause: '/' is already the key of filter"]
+    assert check_keys({"filter": "x", "pause": "slash"}) == []  # filter moved away first
+    assert check_keys({"pause": "c"}) == ["[keys].pause: 'c' is already the key of "
+                                          "copy_notice"]
+    assert check_keys({"quit": "q,x"}) == []
+    assert check_keys({"confirm_1": "2"}) == ["[keys].confirm_1: '2' is already the key of "
+                                              "confirm_2"]
+
+
+def test_validate_refuses_what_the_dashboard_refuses(tmp_path: Path, capsys) -> None:
+    from lvs_tui.commands.common import console_errors
+
+    path = tmp_path / "config.toml"
+    path.write_text(MINIMAL + '\n[keys]\ncopy_text = "y"\nfilter = "c"\n', encoding="utf-8")
+    assert main(["validate", "--config", str(path)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith(f"{path}: [keys].copy_text: unknown action id; known: ")
+    assert err[1:] == [f"{path}: [keys].filter: 'c' is already the key of copy_notice"]
+    assert console_errors(load(path)) == err  # the dashboard's own refusal, the same lines

@@ -10,7 +10,7 @@ import argparse
 import asyncio
 import contextlib
 import json
-import sys
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import replace
@@ -19,7 +19,12 @@ from pathlib import Path
 from rich.cells import cell_len
 
 from lvs_tui.board import Board, HostRow, evaluate
-from lvs_tui.commands.common import add_config_option, add_log_url_option, load_config
+from lvs_tui.commands.common import (
+    add_config_option,
+    add_log_url_option,
+    complain,
+    load_config,
+)
 from lvs_tui.config import Config, ConfigError
 from lvs_tui.duty import DutyDesk
 from lvs_tui.duty_state import HostMark
@@ -32,6 +37,20 @@ from lvs_tui.state import StateStore
 # A fixed simulated start, so `check --demo` answers the same on every run:
 # 2026-11-25 20:00 Asia/Shanghai (after office hours).
 DEMO_EPOCH = 1795608000.0
+
+
+MAX_AT = 30 * 86400.0  # the scenarios play out within minutes; a month is plenty
+MAX_LISTEN = 3600.0
+
+
+def number_problem(option: str, value: float, high: float, low: float | None = None) -> str:
+    """The one-line complaint about a number argument out of range ('' when fine): nan,
+    inf and 1e12 would crash or hang the command, not answer it."""
+    if not math.isfinite(value) or value > high or (value < low if low is not None
+                                                    else value <= 0):
+        floor = f"from {low:g}" if low is not None else "above 0"
+        return f"{option} {value!r}: must be a number {floor} up to {high:.0f}"
+    return ""
 
 
 def add_source_options(p: argparse.ArgumentParser) -> None:
@@ -87,14 +106,18 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def collect(args: argparse.Namespace) -> tuple[Config, Board] | None:
     """Build the board from the simulator or from the real sources of --config."""
+    bad = number_problem("--listen", args.listen, MAX_LISTEN) if args.listen is not None \
+        else None
     if args.demo:
-        if args.at < 0:
-            print(f"--at {args.at:g}: simulated seconds must be >= 0", file=sys.stderr)
-            return None
+        bad = bad or number_problem("--at", args.at, MAX_AT, low=0.0)
+    if bad:
+        complain(bad)
+        return None
+    if args.demo:
         try:
             clock = demo_clock(args)
         except ValueError as exc:
-            print(exc, file=sys.stderr)
+            complain(exc)
             return None
         # --clock is the wall clock at the judged moment, --at seconds after the start
         start = DEMO_EPOCH if clock is None else clock - int(args.at)
@@ -237,7 +260,7 @@ def run(args: argparse.Namespace) -> int:
         ps = plans(cfg, board)
     except ConfigError as exc:
         for line in exc.lines:
-            print(line, file=sys.stderr)
+            complain(line)
         return 2
     rows = board.rows
     if args.json:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # imported when run: the CLI starts without loading the console
@@ -11,28 +10,24 @@ if TYPE_CHECKING:  # imported when run: the CLI starts without loading the conso
     from lvs_tui.incidents import DutyLog
     from lvs_tui.probes import Source
 
+from lvs_tui.commands.common import complain
+
 
 def run(args: argparse.Namespace) -> int:
-    from lvs_tui.app import check_keys, make_app
-    from lvs_tui.commands.common import load_config
+    from lvs_tui.app import make_app
+    from lvs_tui.commands.common import console_errors, load_config
     from lvs_tui.duty import DutyDesk
     from lvs_tui.state import StateStore
-    from lvs_tui.widgets.theming import ThemeError, load_theme
 
     cfg = load_config(args)
     if cfg is None:
         return 2
-    errors = check_keys(cfg.keys)
-    theme = getattr(args, "theme", None) or cfg.duty.theme
-    try:
-        load_theme(theme)
-    except ThemeError as exc:
-        errors.append(f"{cfg.path}: [duty].theme: {exc}" if not getattr(args, "theme", None)
-                      else f"--theme: {exc}")
+    errors = console_errors(cfg, getattr(args, "theme", None))
     for line in errors:
-        print(f"{cfg.path}: {line}" if line.startswith("[keys]") else line, file=sys.stderr)
+        complain(line)
     if errors:
         return 2
+    theme = getattr(args, "theme", None) or cfg.duty.theme
     store = StateStore()
     desk = DutyDesk(cfg, incidents=_incident_log(cfg), live=True)
     app = make_app(cfg, _sources(cfg), store, desk=desk, theme=theme)
@@ -46,7 +41,7 @@ def _sources(cfg: Config) -> list[Source]:
 
         return real_sources(cfg)
     except Exception as exc:  # wiring itself missing: run with none, the header says so
-        print(f"warning: no sources: {exc}", file=sys.stderr)
+        complain(f"warning: no sources: {exc}")
         return []
 
 
@@ -57,6 +52,5 @@ def _incident_log(cfg: Config) -> DutyLog | None:
     try:
         return open_log(cfg.log, demo=False)
     except IncidentLogError as exc:
-        print(f"warning: incident log unavailable, confirmations kept in memory: {exc}",
-              file=sys.stderr)
+        complain(f"warning: incident log unavailable, confirmations kept in memory: {exc}")
         return None

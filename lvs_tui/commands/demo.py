@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from lvs_tui.incidents import DutyLog
+import math
+
+MAX_SCALE = 100  # 12 is about 500 hosts; 100 about 4,200
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -33,27 +35,32 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from lvs_tui.app import make_app
+    from lvs_tui.commands.common import complain
     from lvs_tui.duty import DutyDesk
     from lvs_tui.sim import Sim, demo_config
     from lvs_tui.state import StateStore
     from lvs_tui.widgets.theming import ThemeError, load_theme
 
-    if args.speed <= 0:
-        print(f"--speed {args.speed}: must be > 0", file=sys.stderr)
+    if not (math.isfinite(args.speed) and 0 < args.speed <= 3600):
+        complain(f"--speed {args.speed}: must be > 0" + (" and at most 3600"
+                                                         if args.speed > 0 else ""))
+        return 2
+    if not 1 <= args.scale <= MAX_SCALE:
+        complain(f"--scale {args.scale}: must be from 1 up to {MAX_SCALE}")
         return 2
     theme = getattr(args, "theme", None)
     if theme:
         try:
             load_theme(theme)
         except ThemeError as exc:
-            print(exc, file=sys.stderr)
+            complain(exc)
             return 2
     from lvs_tui.commands.check import demo_clock
 
     try:
         start = demo_clock(args)
     except ValueError as exc:
-        print(exc, file=sys.stderr)
+        complain(exc)
         return 2
     cfg = demo_config(args.scale) if args.scale > 1 else None
     sim = Sim(args.scenario, seed=args.seed, speed=args.speed, config=cfg, start=start)

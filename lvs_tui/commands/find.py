@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
-from lvs_tui.commands.common import add_config_option, load_config
+from lvs_tui.commands.common import add_config_option, complain, load_config
 from lvs_tui.config import Config
 from lvs_tui.fleet import Contact, Fleet, Host, Owner
 
@@ -26,8 +25,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     owner = cfg.fleet.owner(args.ip)
     if owner is None:
-        print(f"{args.ip.strip()}: not an address of this fleet "
-              f"({len(cfg.fleet.hosts)} hosts, {len(cfg.fleet.vips)} VIPs)", file=sys.stderr)
+        complain(f"{args.ip.strip()}: not an address of this fleet "
+                 f"({len(cfg.fleet.hosts)} hosts, {len(cfg.fleet.vips)} VIPs)")
         return 1
     print("\n".join(describe(cfg.fleet, owner)))
     return 0

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import re
-import sys
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 
 from lvs_tui.commands.common import (
     add_config_option,
     add_log_url_option,
+    complain,
     load_config,
     open_duty_log,
 )
@@ -19,7 +20,8 @@ from lvs_tui.config import Config, Duty, default_path
 from lvs_tui.handover import SITUATION_ZH, duration_zh
 from lvs_tui.incidents import DutyLog
 
-_AGO = re.compile(r"^(\d+(?:\.\d+)?)\s*([mhd])$")
+_AGO = re.compile(r"(\d{1,12}(?:\.\d{1,9})?)\s*([mhd])")
+EARLIEST = 946684800.0  # 2000-01-01 UTC: before any incident this console logged
 _UNIT = {"m": 60, "h": 3600, "d": 86400}
 
 
@@ -51,18 +53,24 @@ def add_log_options(p: argparse.ArgumentParser) -> None:
 
 
 def parse_when(text: str, now: float, tz: tzinfo) -> float:
-    """'12h' / '30m' / '2d' ago, or an ISO local date or date-time; ValueError if neither."""
-    m = _AGO.match(text.strip())
-    if m:
-        return now - float(m.group(1)) * _UNIT[m.group(2)]
+    """'12h' / '30m' / '2d' ago, or an ISO local date or date-time; ValueError if neither,
+    or if it is before EARLIEST or after now (the log holds nothing there, and the dates
+    of 99999999d or year 1 cannot even be printed)."""
+    m = _AGO.fullmatch(text.strip())
     try:
-        local = datetime.fromisoformat(text.strip())
-    except ValueError:
+        if m:
+            when = now - float(m.group(1)) * _UNIT[m.group(2)]
+        else:
+            local = datetime.fromisoformat(text.strip())
+            if local.tzinfo is None:
+                local = local.replace(tzinfo=tz)
+            when = local.timestamp()
+    except (ValueError, OverflowError):
         raise ValueError(f"--since: {text!r} is not like 12h, 30m, 2d or "
                          "'2026-11-25 08:00'") from None
-    if local.tzinfo is None:
-        local = local.replace(tzinfo=tz)
-    return local.timestamp()
+    if not (math.isfinite(when) and EARLIEST <= when <= now):
+        raise ValueError(f"--since: {text!r} is out of range: from 2000-01-01 until now")
+    return when
 
 
 def optional_config(args: argparse.Namespace) -> tuple[bool, Config | None]:
@@ -89,7 +97,7 @@ def since_arg(args: argparse.Namespace, now: float, tz: tzinfo,
     try:
         return True, parse_when(args.since, now, tz)
     except ValueError as exc:
-        print(exc, file=sys.stderr)
+        complain(exc)
         return False, None
 
 

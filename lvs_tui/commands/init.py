@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import tomli_w
 
+from lvs_tui.commands.common import complain
 from lvs_tui.config import ConfigError, default_path, parse
 
 
@@ -62,7 +62,7 @@ def starter() -> dict:
 def run(args: argparse.Namespace) -> int:
     path: Path = args.path or default_path()
     if path.exists() and not args.force:
-        print(f"{path}: already exists; use --force to overwrite it", file=sys.stderr)
+        complain(f"{path}: already exists; use --force to overwrite it")
         return 2
     text = tomli_w.dumps(starter())
     try:
@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("# lvs-tui starter config: see docs/config.md\n" + text, encoding="utf-8")
     except OSError as exc:
-        print(f"{path}: cannot write: {exc.strerror}", file=sys.stderr)
+        complain(f"{path}: cannot write: {exc.strerror}")
         return 2
     print(f"{path}: written; check it with: lvs-tui validate --config {path}")
     return 0

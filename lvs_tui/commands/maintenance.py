@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from datetime import datetime
 from pathlib import Path
@@ -23,6 +22,7 @@ from pathlib import Path
 from lvs_tui.commands.common import (
     add_config_option,
     add_log_url_option,
+    complain,
     load_config,
     open_duty_log,
 )
@@ -88,7 +88,7 @@ def open_desk(args: argparse.Namespace) -> DutyDesk | None:
         return None
     desk = DutyDesk(cfg, incidents=log)
     if desk.log_trouble:
-        print(desk.log_trouble, file=sys.stderr)
+        complain(desk.log_trouble)
         return None
     return desk
 
@@ -100,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         return _run(args, desk, time.time())
     except DutyInputError as exc:
-        print(exc, file=sys.stderr)
+        complain(exc)
         return 2
     finally:
         desk.close()

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from dataclasses import replace
 
 from lvs_tui.board import Board
 from lvs_tui.commands.check import add_source_options, collect, duty_desk
+from lvs_tui.commands.common import complain
 from lvs_tui.config import ConfigError
 from lvs_tui.duty import DutyDesk
 from lvs_tui.texts import TextKind, render
@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
         got = collect(args)
     except ConfigError as exc:
         for line in exc.lines:
-            print(line, file=sys.stderr)
+            complain(line)
         return 2
     if got is None:
         return 2
@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     if not cfg.fleet.has_host(name):
         owner = cfg.fleet.owner(name)
         if owner is None or not owner.hosts:
-            print(f"{name}: neither a host nor an address of this fleet", file=sys.stderr)
+            complain(f"{name}: neither a host nor an address of this fleet")
             return 1
         name = _charged_host(board, owner.hosts)
     row = board.row(name)
@@ -61,14 +61,14 @@ def run(args: argparse.Namespace) -> int:
             *ctx.confirmations, *((n, board.now) for n in notes if n not in done)))
         print(render(TextKind(args.kind), ctx))
     except NoticeError as exc:
-        print(exc, file=sys.stderr)
+        complain(exc)
         return 2
     except ValueError as exc:  # a text that must not be written now (recovered, not ok)
-        print(f"{name}: {exc}", file=sys.stderr)
+        complain(f"{name}: {exc}")
         return 1
     except ConfigError as exc:  # a team runbook with a broken template
         for line in exc.lines:
-            print(line, file=sys.stderr)
+            complain(line)
         return 2
     finally:
         desk.close()

@@ -5,12 +5,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import re
-import sys
 import time
 from pathlib import Path
 
 from lvs_tui.actions import ActionError, ssh_options
-from lvs_tui.commands.common import add_config_option, load_config
+from lvs_tui.commands.common import add_config_option, complain, load_config
 from lvs_tui.config import Config
 from lvs_tui.fleet import Host
 from lvs_tui.snapshots import snapshot_hosts
@@ -53,10 +52,10 @@ def run(args: argparse.Namespace) -> int:
         every = parse_every(args.every) if args.every else None
         opts = ssh_options(cfg, args.ssh_config)
     except (ValueError, ActionError) as exc:
-        print(exc, file=sys.stderr)
+        complain(exc)
         return 2
     if args.ssh_config and not Path(args.ssh_config).is_file():
-        print(f"--ssh-config: {args.ssh_config!r} does not exist", file=sys.stderr)
+        complain(f"--ssh-config: {args.ssh_config!r} does not exist")
         return 2
     hosts = _hosts(cfg, args.hosts)
     if hosts is None:
@@ -75,5 +74,5 @@ def _hosts(cfg: Config, names: list[str]) -> list[Host] | None:
         return list(cfg.fleet.hosts)
     unknown = [n for n in names if not cfg.fleet.has_host(n)]
     for n in unknown:
-        print(f"{cfg.path}: {n!r} is not a host of the fleet", file=sys.stderr)
+        complain(f"{cfg.path}: {n!r} is not a host of the fleet")
     return None if unknown else [cfg.fleet.host(n) for n in names]

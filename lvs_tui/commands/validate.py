@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from datetime import datetime
 
-from lvs_tui.commands.common import add_config_option, load_config
+from lvs_tui.commands.common import add_config_option, complain, console_errors, load_config
 from lvs_tui.config import ConfigError, warnings
+from lvs_tui.plain import one_line
 from lvs_tui.runbook import load_runbook
 
 
@@ -23,16 +23,19 @@ def run(args: argparse.Namespace) -> int:
     cfg = load_config(args)
     if cfg is None:
         return 2
+    errors = console_errors(cfg)  # what the dashboard would refuse, refused here first
     try:
         rb = load_runbook(cfg.runbook)  # a team's own runbook is checked with the config
     except ConfigError as exc:
-        for line in exc.lines:
-            print(line, file=sys.stderr)
+        errors += exc.lines
+    for line in errors:
+        complain(line)
+    if errors:
         return 2
     for line in warnings(cfg, datetime.now(cfg.duty.tz).date()):
-        print(f"warning: {line}", file=sys.stderr)  # worth fixing, not failing for
+        complain(f"warning: {line}")  # worth fixing, not failing for
     f = cfg.fleet
-    print(f"{cfg.path}: ok: {len(f.idcs)} IDCs, {len(f.hosts)} hosts, {len(f.vips)} VIPs, "
-          f"{len(f.contacts)} contacts, {len(cfg.vantages)} vantages, "
+    print(f"{one_line(cfg.path)}: ok: {len(f.idcs)} IDCs, {len(f.hosts)} hosts, "
+          f"{len(f.vips)} VIPs, {len(f.contacts)} contacts, {len(cfg.vantages)} vantages, "
           f"runbook {len(rb.steps)} steps")
     return 0
