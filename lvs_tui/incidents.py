@@ -115,6 +115,7 @@ class IncidentLog:
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = Path(path) if path is not None else default_path()
         self._lock = threading.Lock()
+        self._skipped: dict[int, str] = {}  # event id -> why it could not be read
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, isolation_level=None,
@@ -388,8 +389,41 @@ class IncidentLog:
             rows = self._db.execute(
                 f"SELECT id, incident, host, t, kind, name, detail, data FROM events {clause}",
                 args).fetchall()
-        return tuple(Event(i, inc, h, t, EventKind(k), n, d, json.loads(data or "{}"))
-                     for i, inc, h, t, k, n, d, data in rows)
+        out = []
+        for i, inc, h, t, k, n, d, data in rows:
+            event = self._event(i, inc, h, t, k, n, d, data)
+            if event is not None:
+                out.append(event)
+        return tuple(out)
+
+    def _event(self, i: int, inc: int | None, h: str, t: float, k: str, n: str, d: str,
+               data: str | None) -> Event | None:
+        """One row as an event; a row this version cannot read (a kind from a newer
+        lvs-tui, damaged JSON) is skipped and counted, never a traceback."""
+        if k not in EventKind._value2member_map_:
+            self._skip(i, f"unknown event kind {k!r}")
+            return None
+        try:
+            loaded = json.loads(data or "{}")
+        except (ValueError, TypeError):
+            loaded = None
+        if not isinstance(loaded, dict):
+            self._skip(i, "damaged data")
+            return None
+        return Event(i, inc, h, t, EventKind(k), n, d, loaded)
+
+    def _skip(self, event_id: int, why: str) -> None:
+        if event_id not in self._skipped:
+            self._skipped[event_id] = why
+
+    @property
+    def skipped(self) -> str:
+        """What reading skipped, one line naming the file ("" when nothing was)."""
+        if not self._skipped:
+            return ""
+        first = next(iter(self._skipped.values()))
+        return (f"{self.path}: skipped {len(self._skipped)} event(s) it cannot read "
+                f"(first: {first})")
 
     def _last_situation(self, inc: Incident) -> _SITUATION_KEY:
         found = self._events("WHERE incident = ? AND kind IN (?, ?) ORDER BY id DESC LIMIT 1",

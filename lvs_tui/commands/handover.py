@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from datetime import datetime, timedelta
 
+from lvs_tui.commands.common import complain
 from lvs_tui.commands.incidents import (
     add_log_options,
     add_since_option,
@@ -45,7 +46,10 @@ def run(args: argparse.Namespace) -> int:
     with log:
         entries = [(i, log.timeline(i.id)) for i in log.incidents(since=since)]
         state = fold_duty(log)
+        skipped = getattr(log, "skipped", "")
     print(handover_report(entries, now, duty.tz, since, _labels(cfg), state), end="")
+    if skipped:
+        complain(skipped)
     return 0
 
 

@@ -114,21 +114,30 @@ def run(args: argparse.Namespace) -> int:
     if log is None:
         return 2
     with log:
-        if args.duty:
-            return _duty(log, since, duty, args.json)
-        found = log.incidents(since=since, open_only=args.open)
-        if args.json:
-            print(json.dumps([_json(log, i.id) for i in found], ensure_ascii=False, indent=1))
-            return 0
-        if not found:
-            print("no incidents" + (" open" if args.open else ""))
-        for inc in found:
-            state = "open" if inc.is_open else "closed"
-            start = datetime.fromtimestamp(inc.started, duty.tz)
-            print(f"#{inc.id} {inc.host} {state} {start:%Y-%m-%d %H:%M} "
-                  f"{duration_zh(inc.duration(now))} "
-                  f"{SITUATION_ZH.get(inc.situation, inc.situation)} ({inc.situation}) "
-                  f"worst={inc.worst}")
+        rc = _report(args, log, since, duty, now)
+        skipped = getattr(log, "skipped", "")
+    if skipped:
+        complain(skipped)
+    return rc
+
+
+def _report(args: argparse.Namespace, log: DutyLog, since: float | None, duty: Duty,
+            now: float) -> int:
+    if args.duty:
+        return _duty(log, since, duty, args.json)
+    found = log.incidents(since=since, open_only=args.open)
+    if args.json:
+        print(json.dumps([_json(log, i.id) for i in found], ensure_ascii=False, indent=1))
+        return 0
+    if not found:
+        print("no incidents" + (" open" if args.open else ""))
+    for inc in found:
+        state = "open" if inc.is_open else "closed"
+        start = datetime.fromtimestamp(inc.started, duty.tz)
+        print(f"#{inc.id} {inc.host} {state} {start:%Y-%m-%d %H:%M} "
+              f"{duration_zh(inc.duration(now))} "
+              f"{SITUATION_ZH.get(inc.situation, inc.situation)} ({inc.situation}) "
+              f"worst={inc.worst}")
     return 0
 
 
