@@ -12,7 +12,7 @@ from rich.cells import cell_len
 from rich.text import Text
 from textual import events
 from textual.app import App, ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.geometry import Size
 from textual.widget import Widget
@@ -37,6 +37,7 @@ from lvs_tui.widgets.host_charts import (
     zabbix_charts,
 )
 from lvs_tui.widgets.key_footer import KeyFooter
+from lvs_tui.widgets.keys import Where, bindings
 from lvs_tui.widgets.matrix_table import MatrixTable
 from lvs_tui.widgets.side_pane import guidance_lines, impact_lines
 
@@ -74,19 +75,7 @@ class HostBody(OnePass, VerticalScroll):
 
 
 class HostScreen(DutyScreen):
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "back", "back", id="back"),
-        Binding("c", "copy_notice", "copy text", id="copy_notice"),
-        Binding("n", "next_text", "next text", id="next_text"),
-        Binding("t", "traceroute", "traceroute", id="traceroute"),
-        Binding("d", "diagnostics", "diagnostics", id="diagnostics"),
-        Binding("w", "send_text", "send", id="send_text", show=False),
-        Binding("v", "show_text", "show text", id="show_text", show=False),
-        Binding("r", "chart_range", "1h/6h/24h", id="chart_range"),
-        Binding("s", "ssh", "ssh", id="ssh"),
-        *(Binding(str(n), f"confirm({n})", f"confirm {n}", id=f"confirm_{n}", show=False)
-          for n in range(1, 10)),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings(Where.HOST)
 
     def __init__(self, host: str) -> None:
         super().__init__()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Input
 
@@ -15,24 +15,15 @@ from lvs_tui.screens.duty_screen import DutyScreen
 from lvs_tui.widgets.fleet_table import FleetLine, FleetTable
 from lvs_tui.widgets.header_bar import HeaderBar, header_text
 from lvs_tui.widgets.key_footer import KeyFooter
+from lvs_tui.widgets.keys import Where, bindings, side_keys
 from lvs_tui.widgets.matrix_table import MatrixTable
 from lvs_tui.widgets.side_pane import SidePane, side_text
 
 MATRIX_HOSTS = 4  # a filter down to this many hosts shows all their addresses in the matrix
-SIDE_KEYS = (("enter", "host view"), ("c", "copy text"), ("v", "show text"), ("g", "go to IP"),
-             ("/", "filter"), ("f", "problems"), ("p", "pause"), ("?", "help"))
 
 
 class MainScreen(DutyScreen):
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("slash", "filter", "filter", id="filter"),
-        Binding("g", "goto_ip", "go to IP", id="goto_ip"),
-        Binding("p", "pause", "pause", id="pause"),
-        Binding("f", "problems_only", "problems", id="problems_only"),
-        Binding("c", "copy_notice", "copy", id="copy_notice"),
-        Binding("v", "show_text", "show text", id="show_text", show=False),
-        Binding("escape", "back", "clear", id="back", show=False),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings(Where.MAIN)
 
     def __init__(self) -> None:
         super().__init__()
@@ -110,7 +101,8 @@ class MainScreen(DutyScreen):
                                          view.board.vantages, palette, view.board.now)
         guidance = app.desk.guide(row, view.board.now) if row else None  # type: ignore
         self.query_one(SidePane).show(side_text(app.cfg, row, guidance,  # type: ignore
-                                                view.board.now, palette, SIDE_KEYS))
+                                                view.board.now, palette,
+                                                side_keys(app, app.keymap)))  # type: ignore
 
     def _matrix_hosts(self, row: HostRow | None) -> list[HostRow]:
         """The selected host; with a filter down to a few hosts, all of them (selected first)."""

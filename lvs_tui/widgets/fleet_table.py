@@ -24,6 +24,7 @@ from textual.geometry import Size
 from textual.message import Message
 
 from lvs_tui.widgets.cells import Cell
+from lvs_tui.widgets.keys import Where, bindings
 from lvs_tui.widgets.line_table import HEADER, LineTable
 
 # (key, label, width): fixed widths keep the table steady (no re-measuring every update).
@@ -61,9 +62,8 @@ class FleetTable(LineTable, can_focus=True):
     FleetTable > .fleet-table--cursor { background: $primary 40%; text-style: bold; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("j", "cursor_down", "down", show=False, id="down"),
-        Binding("k", "cursor_up", "up", show=False, id="up"),
-        Binding("enter", "select_cursor", "open", show=False, id="open_host"),
+        *bindings(Where.FLEET),
+        # fixed, not remappable: the arrows and paging keys every table has
         Binding("down", "cursor_down", "down", show=False),
         Binding("up", "cursor_up", "up", show=False),
         Binding("pagedown", "page_down", "page down", show=False),
