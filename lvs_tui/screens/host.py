@@ -14,8 +14,6 @@ from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, VerticalScroll
-from textual.geometry import Size
-from textual.widget import Widget
 from textual.widgets import Static
 
 from lvs_tui.board import HostRow
@@ -40,6 +38,7 @@ from lvs_tui.widgets.key_footer import KeyFooter
 from lvs_tui.widgets.keys import Where, bindings
 from lvs_tui.widgets.matrix_table import MatrixTable
 from lvs_tui.widgets.side_pane import guidance_lines, impact_lines
+from lvs_tui.widgets.textual_private import OnePass, css_update_count, settle_layout
 
 RANGES = (1, 6, 24)  # hours
 READING = "config snapshot: …"  # holds the note's line while the directory is read
@@ -52,18 +51,6 @@ class HostMatrix(MatrixTable):
 
     def __init__(self, **kw: object) -> None:
         super().__init__(cursor=True, **kw)
-
-
-class OnePass:
-    """Mixin for the host view's body and sections, whose heights follow their text.
-    Textual asks for a second layout pass (and two more frames, ~40 ms of latency on
-    `enter`) whenever a layout pass changed a widget's size, though that pass has placed
-    everything already; Textual's own scroll reflow sets sizes this way (Textual 8.2)."""
-
-    def _size_updated(self, size: Size, virtual_size: Size, container_size: Size,
-                      layout: bool = True) -> bool:
-        return super()._size_updated(  # type: ignore[misc]
-            size, virtual_size, container_size, layout=False)
 
 
 class Section(OnePass, Static):
@@ -115,20 +102,7 @@ class HostScreen(DutyScreen):
         (`Widget._check_refresh`: clear the arrangement caches up to the first ancestor of
         fixed size; then the screen's layout pass) and drops the requests that would redo
         it: pushing the screen repaints every widget anyway. Tested in test_ui_host."""
-        for _ in range(SETTLE_PASSES):  # a pass can ask for another: a table's scrollbars
-            asked = [w for w in self.all_widgets() if w._layout_required]
-            if not asked:
-                break
-            for widget in asked:
-                widget._layout_required = False
-                for ancestor in widget.ancestors:
-                    if not isinstance(ancestor, Widget):
-                        break
-                    ancestor._clear_arrangement_cache()
-                    ancestor._layout_updates += 1
-                    if not ancestor.styles.auto_dimensions:
-                        break
-            self._refresh_layout(self.app.size)
+        settle_layout(self, self.all_widgets, SETTLE_PASSES)
         self.drop_repaints()
 
     def switch_to(self, host: str) -> None:
@@ -203,7 +177,7 @@ class HostScreen(DutyScreen):
         """What this screen's styles depend on beyond its own DOM: CSS invalidations (themes),
         the stylesheet's sources (a screen's CSS), the app's classes and pseudo-classes."""
         app = self.app
-        count = getattr(app, "_css_update_count", None)
+        count = css_update_count(app)
         if count is None:  # not this Textual: never skip the restyle
             return (object(),)
         return (count, app.theme, len(app.stylesheet.source), frozenset(app.classes),
