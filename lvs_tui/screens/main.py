@@ -58,6 +58,7 @@ class MainScreen(DutyScreen):
 
     def on_resize(self) -> None:
         self.set_class(self.size.width < 100, "narrow")
+        self.query_one(SidePane).fit(self.size.width, self.table.full_width)
 
     @property
     def table(self) -> FleetTable:
