@@ -19,7 +19,7 @@ from typing import ClassVar
 
 from textual import events
 from textual.app import App
-from textual.binding import BindingType
+from textual.binding import Binding, BindingType
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.worker import Worker, WorkerState
 
@@ -426,6 +426,12 @@ class LvsApp(App[int]):
                 for t in THEMES]
         out += [self._palette_key(k, self) for k in palette_keys(Where.APP)]
         return out
+
+    def get_key_display(self, binding: Binding) -> str:
+        """`enter` as the word the runbook and the side pane's key line use (Textual: ⏎)."""
+        if binding.key == "enter" and not binding.key_display:
+            return "enter"
+        return super().get_key_display(binding)
 
     def _palette_key(self, key: Key, target: object
                      ) -> tuple[str, str, Callable[[], object]]:

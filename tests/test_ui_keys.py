@@ -717,7 +717,7 @@ async def test_remapped_keys_show_in_footer_help_side_pane_and_palette(tmp_path:
         assert isinstance(r.app.screen, HelpScreen)
         rows = {i: k for k, i, _ in r.app.screen.rows}
         assert rows["copy_notice"] == "y" and rows["filter"] == "f2" and rows["help"] == "f1"
-        assert rows["pause"] == "p" and rows["confirm_1…confirm_9"] == "1 2 3 4 5 6 7 8 9"
+        assert rows["pause"] == "p" and rows["confirm_1…confirm_9"] == "1-9"
         shown = str(r.app.screen.query_one("Static").render())
         assert "y          copy the current text" in shown
         await pilot.press("escape")

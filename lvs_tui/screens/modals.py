@@ -23,7 +23,7 @@ class HelpScreen(ModalScreen[None]):
         self.rows = rows  # (keys as shown, binding id, what it does): keys.help_rows
 
     def compose(self) -> ComposeResult:
-        lines = ["[b]Keys[/b]  (remap any by its id in the config's [keys] table)", ""]
+        lines = ["[b]Keys[/b]  (remap any by its id in the config's \\[keys] table)", ""]
         lines += [f"  [b]{escape(k):<10}[/b] {escape(what)}  [dim]({i})[/dim]"
                   for k, i, what in self.rows]
         lines += ["", "  mouse: click a row to select, double-click to open",

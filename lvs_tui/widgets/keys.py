@@ -137,9 +137,17 @@ def help_rows(app: App[object], keymap: Mapping[str, str]) -> list[tuple[str, st
             ids.append(k.id)
     rows = []
     for what, ids in grouped.items():
-        keys = " ".join(key_display(app, i, keymap) for i in ids)
-        rows.append((keys, ids[0] if len(ids) == 1 else f"{ids[0]}…{ids[-1]}", what))
+        keys = [key_display(app, i, keymap) for i in ids]
+        rows.append((_span(keys), ids[0] if len(ids) == 1 else f"{ids[0]}…{ids[-1]}", what))
     return rows
+
+
+def _span(keys: list[str]) -> str:
+    """"1-9" for the digits in a row, else the keys one by one."""
+    digits = "".join(keys)
+    if len(keys) > 2 and digits.isdigit() and digits in "0123456789":
+        return f"{keys[0]}-{keys[-1]}"
+    return " ".join(keys)
 
 
 def side_keys(app: App[object], keymap: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
