@@ -436,14 +436,14 @@ class LvsApp(App[int]):
     def _palette_key(self, key: Key, target: object
                      ) -> tuple[str, str, Callable[[], object]]:
         """A key's palette entry: its title, the key that does the same, its action."""
-        return (key.palette, key_display(self, key.id, self.keymap),
+        return (key.palette, key_display(self, key.id),
                 getattr(target, f"action_{key.action}"))
 
     # -- app-wide actions -------------------------------------------------------------
     def action_help(self) -> None:
         from lvs_tui.screens.modals import HelpScreen
 
-        self.push_screen(HelpScreen(help_rows(self, self.keymap)))
+        self.push_screen(HelpScreen(help_rows(self)))
 
     def action_next_theme(self) -> None:
         name = self.theme_choice if self.theme_choice in THEMES else THEMES[0]

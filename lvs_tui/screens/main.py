@@ -102,8 +102,7 @@ class MainScreen(DutyScreen):
                                          view.board.vantages, palette, view.board.now)
         guidance = app.desk.guide(row, view.board.now) if row else None  # type: ignore
         self.query_one(SidePane).show(side_text(app.cfg, row, guidance,  # type: ignore
-                                                view.board.now, palette,
-                                                side_keys(app, app.keymap)))  # type: ignore
+                                                view.board.now, palette, side_keys(app)))
 
     def _matrix_hosts(self, row: HostRow | None) -> list[HostRow]:
         """The selected host; with a filter down to a few hosts, all of them (selected first)."""

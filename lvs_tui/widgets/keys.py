@@ -121,14 +121,20 @@ def bindings(where: Where) -> list[BindingType]:
     return [k.binding() for k in KEYS if k.where is where]
 
 
-def key_display(app: App[object], key_id: str, keymap: Mapping[str, str]) -> str:
+def remapped(app: App[object]) -> Mapping[str, str]:
+    """The config's remapped keys, by id: the keymap the app gave Textual (`LvsApp.keymap`)."""
+    keymap = getattr(app, "keymap", None)
+    return keymap if isinstance(keymap, Mapping) else {}
+
+
+def key_display(app: App[object], key_id: str) -> str:
     """How the key bound to `key_id` is shown: the keymap's key if remapped, as the footer
     shows it ("/" for slash, "^x" for ctrl+x); "a/b" for two keys."""
-    keys = keymap.get(key_id) or DEFAULT_KEY[key_id]
+    keys = remapped(app).get(key_id) or DEFAULT_KEY[key_id]
     return "/".join(app.get_key_display(Binding(k.strip(), "")) for k in keys.split(","))
 
 
-def help_rows(app: App[object], keymap: Mapping[str, str]) -> list[tuple[str, str, str]]:
+def help_rows(app: App[object]) -> list[tuple[str, str, str]]:
     """The help screen's rows: (keys, ids, what they do); rows with the same help are one."""
     grouped: dict[str, list[str]] = {}
     for k in KEYS:
@@ -137,7 +143,7 @@ def help_rows(app: App[object], keymap: Mapping[str, str]) -> list[tuple[str, st
             ids.append(k.id)
     rows = []
     for what, ids in grouped.items():
-        keys = [key_display(app, i, keymap) for i in ids]
+        keys = [key_display(app, i) for i in ids]
         rows.append((_span(keys), ids[0] if len(ids) == 1 else f"{ids[0]}…{ids[-1]}", what))
     return rows
 
@@ -150,9 +156,17 @@ def _span(keys: list[str]) -> str:
     return " ".join(keys)
 
 
-def side_keys(app: App[object], keymap: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
-    """The side pane's key line: (key as shown, word)."""
-    return tuple((key_display(app, i, keymap), word) for i, word in SIDE_KEYS)
+_side_lines: dict[tuple[type, frozenset[tuple[str, str]]], tuple[tuple[str, str], ...]] = {}
+
+
+def side_keys(app: App[object]) -> tuple[tuple[str, str], ...]:
+    """The side pane's key line: (key as shown, word). Drawn at every cursor move and board:
+    kept per keymap (one in practice), as it costs ~0.2 ms to make."""
+    memo = (type(app), frozenset(remapped(app).items()))
+    line = _side_lines.get(memo)
+    if line is None:
+        line = _side_lines[memo] = tuple((key_display(app, i), word) for i, word in SIDE_KEYS)
+    return line
 
 
 def palette_keys(where: Where) -> tuple[Key, ...]:
@@ -161,4 +175,4 @@ def palette_keys(where: Where) -> tuple[Key, ...]:
 
 
 __all__ = ["KEYS", "KEY_IDS", "SIDE_KEYS", "Key", "Where", "bindings", "help_rows",
-           "key_display", "palette_keys", "side_keys"]
+           "key_display", "palette_keys", "remapped", "side_keys"]
