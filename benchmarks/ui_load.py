@@ -28,7 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from lvs_tui.app import make_app
-from lvs_tui.screens.desk import DutyDesk
+from lvs_tui.duty import DutyDesk
 from lvs_tui.sim import Sim, demo_config
 from lvs_tui.state import StateStore
 

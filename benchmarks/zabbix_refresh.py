@@ -99,7 +99,7 @@ def feed(names: list[str]) -> None:
 def batched(cfg: Config, names: list[str], cycles: int) -> tuple[tuple[int, float],
                                                                   list[tuple[int, float]]]:
     src, store = ZabbixSource(cfg), StateStore()
-    counter = Counter(src.session)
+    counter = Counter(src.client.session)
     t0 = time.perf_counter()
     if src.refresh(store) is None:
         sys.exit(f"first cycle failed: {store.source('zabbix')}")

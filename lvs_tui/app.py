@@ -27,8 +27,8 @@ from lvs_tui import heap
 from lvs_tui.board import Board, EvalMemo, HostRow, evaluate
 from lvs_tui.clipboard import CopyResult, copy_out, osc52_supported
 from lvs_tui.config import Config
+from lvs_tui.duty import DutyDesk
 from lvs_tui.probes import Source
-from lvs_tui.screens.desk import DutyDesk
 from lvs_tui.state import SourceState, SourceStatus, StateStore
 from lvs_tui.widgets.fleet_table import FleetLine
 from lvs_tui.widgets.host_charts import ChartPlan, prepare_charts
@@ -115,7 +115,8 @@ class LvsApp(App[int]):
         self._eval_memo = EvalMemo()  # what did not change since the last evaluation
         self.clock = clock
         self.desk = desk if desk is not None else DutyDesk(config)
-        self.desk.store = self.store  # login results of ssh actions are diagnosis signals
+        # Login results of ssh actions are diagnosis signals; the log's health is a source.
+        self.desk.store = self.store
         self.theme_choice = theme or config.duty.theme
         # The config's remapped keys, set at mount: the keymap Textual applies, and the one
         # the help screen, the side pane and the palette show.
@@ -134,6 +135,10 @@ class LvsApp(App[int]):
         self._next_eval = 0.0
         self._last_input = -INPUT_QUIET  # monotonic time of the last key or click
         self._red: frozenset[str] = frozenset()
+        self._rung_at: dict[str, float] = {}  # host -> board time of its last bell
+        self._alerted: dict[str, float] = {}  # red host -> board time of its last alert
+        self._overdue: set[str] = set()  # red past ack_timeout, not acknowledged
+        self.unacked: tuple[str, ...] = ()  # shown in the header as a line of its own
         self._last_bell = -BELL_EVERY
         self._source_workers: dict[Worker, Source] = {}
         self._boards = asyncio.Event()
@@ -169,6 +174,7 @@ class LvsApp(App[int]):
 
     def on_unmount(self) -> None:
         self._eval_pool.shutdown(wait=False, cancel_futures=True)
+        self.desk.close()  # the log writes still queued were confirmed on screen
         if self._heap_saved is not None:
             heap.give_back(self._heap_saved)
 
@@ -289,9 +295,11 @@ class LvsApp(App[int]):
         the plan's charts, built into the cache for the host view)."""
         started = time.thread_time()
         pause = self._eval_memo.pause = self._quiet_keys()
-        board = evaluate(self.cfg, self.store, now, self._eval_memo)
+        silenced, page_silenced = self.desk.silenced(now)
+        board = evaluate(self.cfg, self.store, now, self._eval_memo, silenced, page_silenced)
         pause()
         self.desk.observe(board)
+        board = self.desk.mark(board)
         pause()
         lines = fleet_lines(self.cfg, board, self.store, palette, self._line_cache, pause)
         if plan is not None:
@@ -348,14 +356,41 @@ class LvsApp(App[int]):
         return self.view.board
 
     def _alert(self, board: Board) -> None:
-        red = frozenset(r.host.name for r in board.red)
-        self.title = f"lvs-tui · {len(red)} red" if red else "lvs-tui · all calm"
-        new = red - self._red
+        """Bell and title for hosts newly red, and again every `ack_timeout` for critical
+        ones nobody acknowledged. Quiet: acknowledged, in maintenance, a flapping host
+        after its first bell."""
+        marks = board.marks
+        red = frozenset(r.host.name for r in board.red
+                        if not ((m := marks.get(r.host.name)) and m.quiet))
+        # A host back in red within flap_window of its last bell rings no more: a bouncing
+        # (flapping) host rings once, not once per bounce.
+        quiet_for = self.cfg.duty.flap_window
+        new = {h for h in red - self._red
+               if board.now - self._rung_at.get(h, float("-inf")) > quiet_for}
         self._red = red
-        if new and self.bell_on and time.monotonic() - self._last_bell >= BELL_EVERY:
+        for h in new:
+            self._rung_at[h] = board.now
+        for host in [h for h in self._alerted if h not in red]:
+            del self._alerted[host]
+        for h in red:
+            self._alerted.setdefault(h, board.now)
+        timeout = self.cfg.duty.ack_timeout
+        due = {h for h in red if board.now - self._alerted[h] >= timeout}
+        for h in due:
+            self._alerted[h] = board.now
+        self._overdue = (self._overdue & red) | due
+        self.unacked = tuple(sorted(self._overdue))
+        self.title = (f"lvs-tui · {len(red)} red" + (f" · {len(self.unacked)} 未确认"
+                                                     if self.unacked else "")
+                      if red else "lvs-tui · all calm")
+        if (new or due) and self.bell_on and time.monotonic() - self._last_bell >= BELL_EVERY:
             self._last_bell = time.monotonic()
             self.bells += 1
             self.bell()
+
+    def refresh_marks(self) -> None:
+        """The duty's state changed here (acknowledged, a window): evaluate at once."""
+        self._next_eval = 0.0
 
     # -- what screens ask ---------------------------------------------------------------
     def row(self, host: str) -> HostRow | None:
@@ -393,21 +428,27 @@ class LvsApp(App[int]):
 
         return next((s for s in self.screen_stack if isinstance(s, MainScreen)), None)
 
-    def copy_text(self, host: str, kind: str, text: str) -> CopyResult:
-        """Copy by every road, log it, toast where it went; modal when OSC 52 is unlikely."""
+    def copy_text(self, host: str, kind: str, text: str) -> None:
+        """Copy by every road, log it, toast where it went; modal when OSC 52 is unlikely.
+        OSC 52 goes out at once; tmux and the file are written off the UI thread."""
+        self.copy_to_clipboard(text)
+        self.run_worker(self._copy_roads(host, kind, text), group="copy",
+                        exit_on_error=False)
+
+    async def _copy_roads(self, host: str, kind: str, text: str) -> None:
         label = f"{kind} text for {host}"
-        result = copy_out(text, f"{host}-{kind}", label, self.copy_to_clipboard, self.state_dir)
+        result = await asyncio.to_thread(copy_out, text, f"{host}-{kind}", label,
+                                         osc52_supported(), self.state_dir)
         self.last_copy = result
-        self.desk.record_text(host, kind, text, "copied", self.clock())
         lines = [f"copied {label}", f"→ {result.where}"]
         if result.file_error:
             lines.append(result.file_error)
         self.notify("\n".join(lines), title="copied", timeout=6)
-        if not osc52_supported():
+        if not result.osc52:
             from lvs_tui.screens.modals import TextScreen
 
             self.push_screen(TextScreen(label, text, result.where))
-        return result
+        await self.desk.record_text(host, kind, text, "copied", self.clock())
 
     def palette_entries(self) -> list[tuple[str, str, Callable[[], object]]]:
         fleet = self.cfg.fleet

@@ -8,12 +8,13 @@ exactly the one a fresh evaluation gives (tests/test_sim.py), only cheaper.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from itertools import repeat
 
 from lvs_tui.config import Config
 from lvs_tui.diagnosis import DiagnosisMemo, diagnose_fleet, signal_state, state_key
+from lvs_tui.duty_state import HostMark
 from lvs_tui.fleet import Host, Side
 from lvs_tui.signals import (
     HostSignals,
@@ -41,6 +42,12 @@ class Board:
     rows: tuple[HostRow, ...]  # worst first, then by IDC and name
     vantages: tuple[VantageHealth, ...]
     sources: tuple[SourceStatus, ...]
+    # The duty's state per host (acknowledged, in maintenance, flapping), set by the duty
+    # service after the evaluation; hosts with nothing to say are absent.
+    marks: Mapping[str, HostMark] = field(default_factory=dict)
+
+    def mark(self, host: str) -> HostMark | None:
+        return self.marks.get(host)
 
     def row(self, host: str) -> HostRow | None:
         return next((r for r in self.rows if r.host.name == host), None)
@@ -66,6 +73,7 @@ class Board:
         return tuple(r for r in self.rows if r.situation.severity >= Severity.CRITICAL)
 
 
+SILENCED = "已静默"  # the detail of a silenced vantage's unknown results
 NOT_PROBED = ""  # the state of a (vantage, address) the vantage does not probe
 PAUSE_EVERY = 32  # hosts between two of the caller's pause points
 
@@ -121,19 +129,25 @@ class EvalMemo:
         return self.layout
 
 
-def evaluate(cfg: Config, store: StateStore, now: float, memo: EvalMemo | None = None
+def evaluate(cfg: Config, store: StateStore, now: float, memo: EvalMemo | None = None,
+             silenced: Mapping[str, str] | None = None, page_silenced: bool = False
              ) -> Board:
     """The fleet at `now`. A caller evaluating every second passes the same `memo` each
-    time, so what did not change is not judged or diagnosed again."""
+    time, so what did not change is not judged or diagnosed again. A silenced vantage
+    (`silenced`: id -> reason) counts as unhealthy, so its results are unknown, never
+    down; a silenced 5666 page flags nothing."""
     memo = EvalMemo() if memo is None else memo
     layout = memo.layout_for(cfg)
     health = vantage_health(cfg, store, now)
+    for vid, reason in (silenced or {}).items():
+        if vid in health:
+            health[vid] = VantageHealth(vid, health[vid].name, False, f"{SILENCED}：{reason}")
     sigs, judged = fleet_signals(cfg, store, now, health, layout.sides, memo.signals,
                                  memo.pause)
     states = memo.states
     for pair in judged:
         states[pair] = signal_state(sigs[pair], cfg.duty)
-    page = store.alert_page()
+    page = None if page_silenced else store.alert_page()
     signals, keys = {}, {}
     for n, h in enumerate(cfg.fleet.hosts):
         if n % PAUSE_EVERY == 0:

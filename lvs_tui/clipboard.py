@@ -88,13 +88,11 @@ def tmux_copy(text: str, env: dict[str, str] | None = None, timeout: float = 2.0
     return "failed: " + done.stderr.decode("utf-8", "replace").strip()[:100]
 
 
-def copy_out(text: str, name: str, label: str, osc52: object | None = None,
+def copy_out(text: str, name: str, label: str, osc52: bool,
              directory: Path | None = None) -> CopyResult:
-    """Every road but the toast. `osc52` is a callable taking the text (the app's)."""
-    sent = False
-    if osc52 is not None:
-        osc52(text)  # type: ignore[operator]
-        sent = osc52_supported()
+    """Every road but OSC 52 (the caller's, on the UI thread) and the toast: tmux and the
+    file. Blocking (a subprocess, a file): call from a thread. `osc52` says whether the
+    caller sent it to a terminal that takes it."""
     tmux = tmux_copy(text)
     try:
         path: Path | None = write_file(text, f"{name}-{time.strftime('%Y%m%d-%H%M%S')}",
@@ -102,4 +100,4 @@ def copy_out(text: str, name: str, label: str, osc52: object | None = None,
         error = ""
     except OSError as exc:
         path, error = None, f"cannot write {directory or state_dir()}: {exc.strerror}"
-    return CopyResult(label, sent, tmux, path, error)
+    return CopyResult(label, osc52, tmux, path, error)

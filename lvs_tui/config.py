@@ -106,6 +106,10 @@ class Duty:
     bell: bool = True
     theme: str = "dark"
     update_every_min: int = 30  # promised time of the next update notice
+    operator: str = ""  # who acknowledges from this terminal; "" = the login name
+    ack_timeout: float = 300.0  # an unacknowledged critical incident alerts again after this
+    flap_changes: int = 4  # more ok <-> trouble changes than this in flap_window: flapping
+    flap_window: float = 600.0
 
     @property
     def tz(self) -> ZoneInfo:
@@ -124,6 +128,7 @@ class Vantage:
     ssh_host: str = ""  # ssh_fping: where fping runs
     ssh_user: str = ""
     ssh_port: int = 22
+    source: str = ""  # the address it pings from, for the network handoff's 源 IP
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,9 +150,35 @@ class Zabbix:
 
 
 @dataclass(frozen=True, slots=True)
+class Prepared:
+    """A preventive measure already taken (runbook: 切记一并补充进去), said in the notices of
+    hardware faults from `on` to `valid_until`, for the listed hosts/IDCs (none: all)."""
+
+    text: str
+    on: date
+    valid_until: date
+    hosts: tuple[str, ...] = ()
+    idcs: tuple[str, ...] = ()
+
+    def applies(self, host: Host) -> bool:
+        if not self.hosts and not self.idcs:
+            return True
+        return host.name in self.hosts or host.idc in self.idcs
+
+
+@dataclass(frozen=True, slots=True)
 class Notice:
     mentions: tuple[str, ...] = ()  # contact ids @-mentioned at the top of a notice
-    prepared: tuple[str, ...] = ()  # preventive measures already taken, said in every notice
+    prepared: tuple[Prepared, ...] = ()
+    recurrence_days: int = 30  # an earlier incident of the host this recent: 再次
+
+
+@dataclass(frozen=True, slots=True)
+class Jira:
+    """The borrow proposal's form in 鸡爪 (JIRA)."""
+
+    project: str = "DEVICE"
+    issue_type: str = "借用"
 
 
 class SmtpSecurity(StrEnum):
@@ -185,6 +216,7 @@ class Config:
     runbook: Path
     keys: dict[str, str]  # action id -> key, overrides of the default bindings
     sending: SendSettings = field(default_factory=SendSettings)
+    jira: Jira = field(default_factory=Jira)
 
     def vantage(self, vantage_id: str) -> Vantage:
         return next(v for v in self.vantages if v.id == vantage_id)
@@ -347,6 +379,14 @@ def _ssh_target(r: TableReader, name: str) -> str:
     return value
 
 
+def _operator(r: TableReader) -> str:
+    value = r.str_("operator").strip()
+    if value and (len(value) > 40 or any(not c.isprintable() for c in value)):
+        r.error("operator", f"{value!r}: a name of at most 40 printable characters")
+        return ""
+    return value
+
+
 def _url(r: TableReader, name: str) -> str:
     value = r.str_(name)
     if value and not re.match(r"^https?://[^\s]+$", value):
@@ -388,6 +428,10 @@ def _duty(r: TableReader) -> Duty:
         bell=r.bool_("bell", d.bell),
         theme=r.str_("theme", d.theme),
         update_every_min=r.num("update_every_min", d.update_every_min, 1, 1440, integer=True),
+        operator=_operator(r),
+        ack_timeout=r.num("ack_timeout", d.ack_timeout, 10, 86400),
+        flap_changes=r.num("flap_changes", d.flap_changes, 1, 1000, integer=True),
+        flap_window=r.num("flap_window", d.flap_window, 10, 86400),
     )
     r.done()
     return duty
@@ -515,7 +559,8 @@ def _vantages(root: TableReader) -> tuple[Vantage, ...]:
             idc=r.str_("idc"), control=r.ip("control", required=False), proxy=r.str_("proxy"),
             probe_host=r.str_("probe_host"), ssh_host=_ssh_target(r, "ssh_host"),
             ssh_user=_ssh_target(r, "ssh_user"),
-            ssh_port=r.num("ssh_port", 22, 1, 65535, integer=True))
+            ssh_port=r.num("ssh_port", 22, 1, 65535, integer=True),
+            source=r.ip("source", required=False))
         if kind is VantageKind.ZABBIX_PROXY and not v.probe_host:
             r.error("probe_host", "is required for a zabbix_proxy vantage")
         if kind is VantageKind.SSH_FPING and not v.ssh_host:
@@ -578,6 +623,51 @@ def _keys(r: TableReader) -> dict[str, str]:
     return out
 
 
+def _date(r: TableReader, name: str, required: bool = True) -> date | None:
+    value = r.str_(name, required=required)
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        r.error(name, f"{value!r} is not a date like 2026-11-24")
+        return None
+
+
+def _notice(r: TableReader) -> Notice:
+    prepared = []
+    raw = r.table.get("prepared")
+    if isinstance(raw, list) and any(isinstance(x, str) for x in raw):
+        r.used.add("prepared")
+        r.error("prepared", "a measure needs its date: write [[notice.prepared]] with text, "
+                "date and valid_until (it stops being said after valid_until)")
+    else:
+        for pr in r.tables("prepared"):
+            text = pr.str_("text", required=True)
+            on, until = _date(pr, "date"), _date(pr, "valid_until")
+            hosts, idcs = pr.strs("hosts"), pr.strs("idcs")
+            pr.done()
+            if on and until and until < on:
+                pr.error("valid_until", f"'{until}' is before date '{on}'")
+            elif text and on and until:
+                prepared.append(Prepared(text, on, until, hosts, idcs))
+    notice = Notice(r.strs("mentions"), tuple(prepared),
+                    r.num("recurrence_days", Notice().recurrence_days, 0, 3650, integer=True))
+    r.done()
+    return notice
+
+
+def warnings(cfg: Config, today: date) -> list[str]:
+    """Not errors, but worth a line from `validate`: facts that will go stale."""
+    out = []
+    holidays = cfg.duty.office.holidays
+    if not holidays or max(holidays).year < today.year:
+        last = f"ends in {max(holidays).year}" if holidays else "is empty"
+        out.append(f"{cfg.path}: duty.holidays: {last}, not into {today.year}: holidays of "
+                   f"{today.year} would count as office hours (add this year's)")
+    return out
+
+
 def _cross_check(file: str, errors: list[str], cfg: Config) -> None:
     fleet = cfg.fleet
 
@@ -617,6 +707,14 @@ def _cross_check(file: str, errors: list[str], cfg: Config) -> None:
         if v.idc and v.idc not in idc_ids:
             err(f"vantages[{i}].idc", f"{v.idc!r} is not a known IDC")
     _known(err, "notice.mentions", cfg.notice.mentions, contact_ids)
+    host_names_ = {h.name for h in fleet.hosts}
+    for i, m in enumerate(cfg.notice.prepared):
+        for name in m.hosts:
+            if name not in host_names_:
+                err(f"notice.prepared[{i}].hosts", f"{name!r} is not a known host")
+        for idc in m.idcs:
+            if idc not in idc_ids:
+                err(f"notice.prepared[{i}].idcs", f"{idc!r} is not a known IDC")
     if not fleet.contacts_for(Role.DUTY_ROOM):
         err("contacts", "no contact has role 'duty_room' (the 5666 duty room)")
 
@@ -657,9 +755,12 @@ def parse(text: str, file: str = "config.toml") -> Config:
     fleet = Fleet(_idcs(root), _hosts(root), _vips(root), _contacts(root))
     vantages = _vantages(root)
     zabbix = _zabbix(root.table_("zabbix"))
-    nr = root.table_("notice")
-    notice = Notice(nr.strs("mentions"), nr.strs("prepared"))
-    nr.done()
+    notice = _notice(root.table_("notice"))
+    jr = root.table_("jira")
+    d = Jira()
+    jira = Jira(jr.str_("project", d.project) or d.project,
+                jr.str_("issue_type", d.issue_type) or d.issue_type)
+    jr.done()
     rr = root.table_("runbook")
     runbook = rr.str_("path")
     rr.done()
@@ -673,7 +774,8 @@ def parse(text: str, file: str = "config.toml") -> Config:
             errors.append(f"{file}: runbook.path: {runbook!r} does not exist")
     if not fleet.hosts and not errors:
         errors.append(f"{file}: hosts: the fleet has no host")
-    cfg = Config(file, duty, fleet, vantages, zabbix, notice, runbook_path, keys, sending)
+    cfg = Config(file, duty, fleet, vantages, zabbix, notice, runbook_path, keys, sending,
+                 jira)
     _cross_check(file, errors, cfg)
     if errors:
         raise ConfigError(errors)

@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime, tzinfo
 
+from lvs_tui.duty_state import DutyState
 from lvs_tui.incidents import Event, EventKind, Incident
+from lvs_tui.texts import TextKind
 
 SITUATION_ZH: dict[str, str] = {
     "ok": "正常",
@@ -56,13 +58,11 @@ CONFIRMATION_CONTACT: dict[str, str] = {
 }
 
 TEXT_ZH: dict[str, tuple[str, str]] = {  # kind -> (what, default recipient)
-    "initial": ("故障通报", "通报群/业务管理员"),
-    "update": ("进展通报", "通报群/业务管理员"),
-    "recovered": ("恢复通报", "通报群/业务管理员"),
-    "reboot": ("重启请求", "5666 值班室"),
-    "network": ("网络排查请求", "网络组值班"),
-    "borrow": ("借用申请", "成本中心"),
-}
+    k.value: (k.zh, k.recipient_zh) for k in TextKind}
+
+# Confirmations whose note says what is wrong with the machine (the shipped runbook's
+# [notes] cause), the latest first.
+CAUSE_NOTES = ("fault_confirmed", "reboot_failed")
 
 HOW_ZH: dict[str, str] = {"copied": "已复制", "sent": "已发送", "send_failed": "发送失败"}
 
@@ -73,8 +73,8 @@ IncidentTimeline = tuple[Incident, tuple[Event, ...]]
 
 
 def handover_report(entries: Sequence[IncidentTimeline], now: float, tz: tzinfo,
-                    since: float | None = None, labels: Mapping[str, str] | None = None
-                    ) -> str:
+                    since: float | None = None, labels: Mapping[str, str] | None = None,
+                    duty: DutyState | None = None) -> str:
     """The report text; `entries` are incidents with their timelines, in any order.
 
     `labels`: confirmation name -> words, from the runbook file (built-in ones otherwise).
@@ -95,7 +95,40 @@ def handover_report(entries: Sequence[IncidentTimeline], now: float, tz: tzinfo,
         lines += _closed_lines(n, inc, events, now, tz, words)
     if not closed:
         lines.append("（无）")
+    if duty is not None:
+        lines += duty_sections(duty, opened, now, tz)
     return "\n".join(lines) + "\n"
+
+
+def duty_sections(duty: DutyState, opened: Sequence[IncidentTimeline], now: float,
+                  tz: tzinfo) -> list[str]:
+    """三、维护中的主机 (windows in force or to come, silences) and 四、已确认的事件."""
+    windows = [w for w in duty.windows if w.ended is None and (w.end is None or w.end > now)]
+    lines = ["", f"三、维护中的主机 {len(windows)} 项"]
+    for w in windows:
+        span = w.span(now, tz)
+        state = "进行中" if span else "未开始"
+        end = f"至 {_stamp(w.end, now, tz)}" if w.end is not None else "长期"
+        routine = f"（{w.weekly.text}）" if w.weekly else ""
+        hosts = "、".join(sorted(w.hosts)[:6]) + ("等" if len(w.hosts) > 6 else "")
+        lines.append(f"- {w.target}：{hosts}，{state}，{end}{routine}，{w.who}：{w.reason}")
+    silences = [x for x in duty.silences if x.active(now)]
+    for x in silences:
+        lines.append(f"- 已静默 {x.target}，至 {_stamp(x.end, now, tz)}，{x.who}：{x.reason}")
+    if not windows and not silences:
+        lines.append("（无）")
+    acked = [(inc, duty.acks[inc.host]) for inc, _ in opened
+             if inc.host in duty.acks and duty.acks[inc.host].incident == inc.id]
+    lines += ["", f"四、已确认的事件 {len(acked)} 起"]
+    for inc, a in acked:
+        note = f"，备注：{a.note}" if a.note else ""
+        lines.append(f"- {inc.host}：{a.who} 于 {_stamp(a.t, now, tz)} 确认接手{note}")
+    unacked = [inc.host for inc, _ in opened if inc.host not in {i.host for i, _ in acked}]
+    if unacked:
+        lines.append(f"- 尚无人确认：{'、'.join(unacked)}")
+    if not acked and not unacked:
+        lines.append("（无）")
+    return lines
 
 
 def _open_lines(n: int, inc: Incident, events: tuple[Event, ...], now: float,
@@ -105,6 +138,9 @@ def _open_lines(n: int, inc: Incident, events: tuple[Event, ...], now: float,
     evidence = _current_evidence(events)
     if evidence:
         lines.append(f"   当前情况：{evidence}")
+    known = _cause_note(events)
+    if known:
+        lines.append(f"   已知原因：{known}")
     confirmations = [e for e in events if e.kind is EventKind.CONFIRMED]
     if confirmations:
         lines.append(f"   最近确认：{_confirmation(confirmations[-1], now, tz, words)}")
@@ -132,7 +168,19 @@ def cause(inc: Incident, events: tuple[Event, ...]) -> str:
     for e in events:
         if e.kind is EventKind.CONFIRMED and e.name == "fault_confirmed":
             text += "；确认服务器故障" + (f"：{e.detail}" if e.detail else "")
+        elif e.kind is EventKind.CONFIRMED and e.name == "reboot_failed" and e.detail:
+            text += f"；重启失败：{e.detail}"
     return text
+
+
+def _cause_note(events: tuple[Event, ...]) -> str:
+    """The operator's latest word on the cause: IM's finding, else 5666's error information."""
+    for name in CAUSE_NOTES:
+        notes = [e.detail for e in events
+                 if e.kind is EventKind.CONFIRMED and e.name == name and e.detail]
+        if notes:
+            return notes[-1]
+    return ""
 
 
 def _current_evidence(events: tuple[Event, ...]) -> str:
@@ -171,7 +219,7 @@ def _action_lines(events: tuple[Event, ...], now: float, tz: tzinfo) -> list[str
 
 
 def _confirmation(e: Event, now: float, tz: tzinfo, words: Mapping[str, str]) -> str:
-    text = f"{_stamp(e.t, now, tz)} {words.get(e.name, e.name)}（{e.name}）"
+    text = f"{_stamp(e.t, now, tz)} {words.get(e.name, e.name)}"
     return text + (f"：{e.detail}" if e.detail else "")
 
 

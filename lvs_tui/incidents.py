@@ -69,6 +69,18 @@ class EventKind(StrEnum):
     ACTION = "action"  # name: ssh | diagnostics | traceroute | snapshot; detail: output
     RECOVERED = "recovered"  # the host is ok again: the incident closes
     RETIRED = "retired"  # the host left the config: nobody watches it, the incident closes
+    # The duty's own state (lvs_tui/duty_state.py folds these; data carries who and what):
+    ACK = "ack"  # name: situation acknowledged; detail: note; data: who, severity
+    UNACK = "unack"  # an acknowledgement taken back; data: who
+    MAINTENANCE = "maintenance"  # name: window id; detail: reason; data: target, hosts …
+    MAINTENANCE_END = "maintenance_end"  # name: window id, ended early; data: who
+    SILENCE = "silence"  # name: silence id; detail: reason; data: target, vantages …
+    SILENCE_END = "silence_end"  # name: silence id; data: who
+    FLAPPING = "flapping"  # name: start | stop
+
+
+DUTY_KINDS = (EventKind.ACK, EventKind.UNACK, EventKind.MAINTENANCE,
+              EventKind.MAINTENANCE_END, EventKind.SILENCE, EventKind.SILENCE_END)
 
 
 class IncidentLogError(Exception):
@@ -216,7 +228,8 @@ class IncidentLog:
         return Event(int(cur.lastrowid or 0), incident, host, t, kind, name, detail, data or {})
 
     # -- writers --------------------------------------------------------------------------
-    def observe(self, situation: Situation, now: float) -> Event | None:
+    def observe(self, situation: Situation, now: float,
+                note: dict[str, object] | None = None) -> Event | None:
         """Feed one evaluation of a host; returns the event written, if any.
 
         Opens an incident when the host is in trouble and has none, records a change of
@@ -235,7 +248,7 @@ class IncidentLog:
         if current is None:
             if not situation.is_problem:
                 return None
-            return self._open_incident(situation, key, data, now)
+            return self._open_incident(situation, key, {**data, **(note or {})}, now)
         incident_id, last = current
         if situation.id is SituationId.OK:
             return self._close_incident(host, incident_id, now)
@@ -308,6 +321,12 @@ class IncidentLog:
         data: dict[str, object] = {} if ok is None else {"ok": ok}
         return self._record(host, now, EventKind.ACTION, action, output, data)
 
+    def record(self, host: str, now: float, kind: EventKind, name: str = "", detail: str = "",
+               data: dict[str, object] | None = None) -> Event:
+        """Any other event (acknowledgements, maintenance, silences, flapping), attached to
+        the host's open incident if it has one; `host` "" for a fleet-wide one."""
+        return self._record(host, now, kind, name, detail, data)
+
     def _record(self, host: str, now: float, kind: EventKind, name: str, detail: str,
                 data: dict[str, object] | None = None) -> Event:
         current = self._open.get(host)
@@ -326,6 +345,37 @@ class IncidentLog:
                 "SELECT name, t FROM events WHERE incident = ? AND kind = ? ORDER BY id",
                 (current[0], EventKind.CONFIRMED.value)).fetchall()
         return tuple((str(n), float(t)) for n, t in rows)
+
+    def confirmation_events(self, host: str | None = None) -> tuple[Event, ...]:
+        """The confirmations (with their notes) of the open incidents, or of one host's,
+        oldest first: one query for the duty service's memory."""
+        if host is not None:
+            current = self._open.get(host)
+            if current is None:
+                return ()
+            return self._events("WHERE incident = ? AND kind = ? ORDER BY id",
+                                (current[0], EventKind.CONFIRMED.value))
+        return self._events("WHERE kind = ? AND incident IN (SELECT id FROM incidents WHERE "
+                            "closed IS NULL) ORDER BY id", (EventKind.CONFIRMED.value,))
+
+    def last_actions(self, actions: tuple[str, ...]) -> dict[tuple[str, str], Event]:
+        """The newest output of each of `actions` on every host: (host, action) -> event."""
+        marks = ", ".join("?" for _ in actions)
+        found = self._events(
+            f"WHERE id IN (SELECT max(id) FROM events WHERE kind = ? AND name IN ({marks}) "
+            "GROUP BY host, name)", (EventKind.ACTION.value, *actions))
+        return {(e.host, e.name): e for e in found}
+
+    def duty_events(self, after: int = 0) -> tuple[Event, ...]:
+        """Acknowledgements, maintenance windows and silences after event id `after`, in
+        order: what the duty state is folded from (and caught up on, every second)."""
+        marks = ", ".join("?" for _ in DUTY_KINDS)
+        return self._events(f"WHERE id > ? AND kind IN ({marks}) ORDER BY id",
+                            (after, *(k.value for k in DUTY_KINDS)))
+
+    def open_incident_id(self, host: str) -> int | None:
+        current = self._open.get(host)
+        return current[0] if current else None
 
     def open_incident(self, host: str) -> Incident | None:
         current = self._open.get(host)

@@ -19,40 +19,17 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+# A module import, not names: texts.py imports this module (TextKind, the one list of kinds,
+# and the templates' placeholders live there).
+from lvs_tui import texts as _tx
 from lvs_tui.config import SHIPPED_RUNBOOK, Config, ConfigError, TableReader, toml_error
 from lvs_tui.fleet import Contact, Host, Hours, Mode, Role
 from lvs_tui.situation import Scope, Situation, SituationId
 
-TEXT_KINDS = ("initial", "update", "recovered", "reboot", "network", "borrow")
 ACTIONS = ("copy", "traceroute", "ssh", "diagnostics", "probe_page", "snapshot", "zabbix")
 # Placeholders a step's text may use; filled from the host and config by `plan`.
 STEP_FIELDS = ("host", "idc", "mode", "internal", "external", "down", "model", "asset_tag",
-               "machine", "services", "jump_host", "probe_page", "nics", "os")
-_COMMON = ("mentions", "idc", "host", "mode", "internal", "external", "down", "since", "now",
-           "model", "asset_tag", "os", "nics", "services", "what", "cause", "risk", "done",
-           "prepared", "ask", "next_update", "progress", "evidence")
-# Every template the texts need, with the placeholders each may use.
-TEXT_KEYS: dict[str, frozenset[str]] = {
-    "initial": frozenset(_COMMON),
-    "update": frozenset(_COMMON),
-    "recovered": frozenset((*_COMMON, "recovered_at", "duration", "lingering")),
-    "reboot": frozenset(_COMMON),
-    "network": frozenset((*_COMMON, "source", "targets", "vantages", "traceroute")),
-    "borrow": frozenset((*_COMMON, "borrow_duration", "reason", "stock")),
-    **{f"what.{k}": frozenset(("since", "down", "signs")) for k in (
-        "host_down", "reboot_failed", "path_broken", "one_side_down", "vip_unreachable",
-        "degraded", "other", "recovered")},
-    **{f"phrase.{k}": frozenset(v) for k, v in {
-        "cause": ("cause",), "risk_all_single": ("idc",), "risk_single": ("vips",),
-        "risk_outage": ("vips",), "risk_none": ("peers",), "done": ("items",),
-        "prepared": ("items",), "ask_im": ("who",), "ask_network": ("who",),
-        "next_update": ("time",), "lingering_single": ("vips",), "lingering_borrowed": (),
-        "lingering_none": (), "list_sep": (), "items_sep": (), "no_traceroute": (),
-        "no_vantages": (), "unknown_value": (), "source_default": (),
-        "duration_hm": ("h", "m"), "duration_m": ("m",), "done_item": ("label", "time"),
-        "nics": ("count", "speed"), "sign_dark": (), "sign_login": (),
-        "sign_monitoring": ()}.items()},
-}
+               "machine", "services", "jump_host", "probe_page", "nics", "os", "healthy")
 _CONFIRM = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -102,6 +79,19 @@ class Step:
     due: tuple[Condition, ...] = ()  # not yet actionable unless one holds; empty = now
     until: tuple[str, ...] = ("recovered",)  # once recorded, an undone step is dropped
     repeat: bool = False  # never done for good (progress updates): current whenever due
+    # Facts recorded with a note while this step is current (borrow time, progress…): offered
+    # again and again (the latest note wins), they never complete the step.
+    records: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class NoteField:
+    """A text field filled from the operator's notes: the note of the first of `sources`
+    (confirmation names) that has one; `prompt` is what the console asks when confirming."""
+
+    name: str
+    sources: tuple[str, ...]
+    prompt: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +104,12 @@ class Runbook:
     texts: dict[str, str]  # text kind or phrase name -> template
     always_confirmable: tuple[str, ...] = ("recovered",)
     new_machine_years: int = 4
+    notes: dict[str, NoteField] = field(default_factory=dict)  # field name -> where from
+
+    def note_prompt(self, confirmation: str) -> str:
+        """What to ask for when `confirmation` is recorded: the prompt of the first note
+        field it feeds; "" when its note feeds no text (a note is still welcome)."""
+        return next((f.prompt for f in self.notes.values() if confirmation in f.sources), "")
 
     def step(self, step_id: str) -> Step:
         for s in self.steps:
@@ -240,8 +236,14 @@ def step_fields(host: Host, cfg: Config, situation: Situation, machine: MachineA
         "services": "/".join(s.value for s in host.services),
         "jump_host": cfg.duty.jump_host or ("通道机" if zh else "(jump host)"),
         "probe_page": cfg.duty.probe_page or "-",
-        "nics": f"{hw.nics} x {hw.nic_speed}" if hw.nics else "?", "os": hw.os or "?",
+        "nics": _nics(hw.nics, hw.nic_speed) if hw.nics else "?", "os": hw.os or "?",
+        "healthy": str(situation.impact.peers_healthy),
     }
+
+
+def _nics(count: int, speed: str) -> str:
+    words = {"1G": "千兆", "1000M": "千兆", "10G": "万兆"}
+    return f"{words.get(speed.upper(), speed)} × {count}"
 
 
 def plan(runbook: Runbook, situation: Situation, host: Host, cfg: Config,
@@ -299,7 +301,8 @@ def _texts(current: Step | None, done: Iterable[Step]) -> tuple[str, ...]:
 def _confirmable(runbook: Runbook, current: Step | None, pending: list[Step],
                  confirmed: frozenset[str]) -> tuple[str, ...]:
     again = set(current.confirms) if current and current.repeat else set()
-    names = list(current.confirms) if current else []
+    again |= set(current.records) if current else set()
+    names = [*current.confirms, *current.records] if current else []
     offered = {n for s in pending for n in s.confirms}
     names.extend(n for n in runbook.always_confirmable if n in offered)
     return tuple(n for n in dict.fromkeys(names) if n not in confirmed or n in again)
@@ -366,6 +369,7 @@ def _read(root: TableReader, head: TableReader, file: str, base: Runbook | None)
     head.done()
     confirmations = _confirmations(root.table_("confirmations"), base)
     texts = _text_table(root.table_("texts"), base)
+    notes = _notes(root.table_("notes"), base, confirmations)
     steps = list(base.steps) if base else []
     for sr in root.tables("steps"):
         steps = _place(sr, _step(sr, confirmations), steps)
@@ -376,7 +380,26 @@ def _read(root: TableReader, head: TableReader, file: str, base: Runbook | None)
     root.done()
     _check_refs(root, file, steps, confirmations, texts)
     return Runbook(file, title, language, tuple(steps), confirmations, texts, tuple(always),
-                   years)
+                   years, notes)
+
+
+def _notes(r: TableReader, base: Runbook | None,
+           confirmations: dict[str, str]) -> dict[str, NoteField]:
+    """[notes.FIELD] from = [confirmations…], prompt = "…": which note fills which field."""
+    out = dict(base.notes) if base else {}
+    for name in list(r.table):
+        fr = r.table_(name)
+        if name not in _tx.NOTE_FIELDS:
+            r.error(name, f"unknown note field (known: {', '.join(_tx.NOTE_FIELDS)})")
+            continue
+        sources = fr.strs("from")
+        for c in sources:
+            if c not in confirmations:
+                fr.error("from", f"confirmation {c!r} is not declared in [confirmations]")
+        out[name] = NoteField(name, sources, fr.str_("prompt", required=True))
+        fr.done()
+    r.done()
+    return out
 
 
 def _confirmations(r: TableReader, base: Runbook | None) -> dict[str, str]:
@@ -436,7 +459,7 @@ def _step(r: TableReader, confirmations: dict[str, str]) -> Step:
         when=_conditions(r, "when"), done_when=_conditions(r, "done_when"),
         due=_conditions(r, "due"),
         until=r.strs("until") if "until" in r.table else ("recovered",),
-        repeat=r.bool_("repeat", False))
+        repeat=r.bool_("repeat", False), records=r.strs("records"))
 
 
 def _enum_item(r: TableReader, key: str, value: str, kind: type[StrEnum]) -> Any:
@@ -447,10 +470,18 @@ def _enum_item(r: TableReader, key: str, value: str, kind: type[StrEnum]) -> Any
         return None
 
 
+def _kind_values() -> tuple[str, ...]:
+    return tuple(k.value for k in _tx.TextKind)
+
+
+def _kinds() -> str:
+    return ", ".join(_kind_values())
+
+
 def _known_text(r: TableReader, kind: str) -> bool:
-    if kind in TEXT_KINDS:
+    if kind in _kind_values():
         return True
-    r.error("texts", f"{kind!r} is not one of {', '.join(TEXT_KINDS)}")
+    r.error("texts", f"{kind!r} is not one of {_kinds()}")
     return False
 
 
@@ -460,8 +491,8 @@ def _actions(r: TableReader) -> tuple[str, ...]:
         name, _, arg = a.partition(":")
         if name not in ACTIONS:
             r.error("actions", f"{a!r} is not one of {', '.join(ACTIONS)} (copy:KIND)")
-        elif name == "copy" and arg not in TEXT_KINDS:
-            r.error("actions", f"{a!r}: copy needs a text kind: {', '.join(TEXT_KINDS)}")
+        elif name == "copy" and arg not in _kind_values():
+            r.error("actions", f"{a!r}: copy needs a text kind: {_kinds()}")
         else:
             out.append(a)
     return tuple(out)
@@ -514,7 +545,7 @@ def _check_refs(root: TableReader, file: str, steps: list[Step], confirmations: 
         if s.id in seen:
             err(f"{where}.id: {s.id!r} is a duplicate")
         seen.add(s.id)
-        names = [*s.confirms, *s.until]
+        names = [*s.confirms, *s.until, *s.records]
         for c in (*s.when, *s.done_when, *s.due):
             names.extend((*c.confirmed, *c.confirmed_any, *c.not_confirmed))
         for n in dict.fromkeys(names):
@@ -525,7 +556,7 @@ def _check_refs(root: TableReader, file: str, steps: list[Step], confirmations: 
                 if name not in STEP_FIELDS:
                     err(f"{where}.{key}: unknown placeholder {{{name}}} "
                         f"(known: {', '.join(STEP_FIELDS)})")
-    for key, allowed in TEXT_KEYS.items():
+    for key, allowed in _tx.TEXT_KEYS.items():
         if key not in texts:
             err(f"{file}: texts.{key}: is required")
             continue
@@ -534,8 +565,8 @@ def _check_refs(root: TableReader, file: str, steps: list[Step], confirmations: 
                 known = ", ".join(sorted(allowed)) or "none"
                 err(f"{file}: texts.{key}: unknown placeholder {{{name}}} (known: {known})")
     for key in texts:
-        if key not in TEXT_KEYS:
-            err(f"{file}: texts.{key}: unknown text (known: {', '.join(TEXT_KEYS)})")
+        if key not in _tx.TEXT_KEYS:
+            err(f"{file}: texts.{key}: unknown text (known: {', '.join(_tx.TEXT_KEYS)})")
 
 
 def _placeholders(template: str) -> list[str]:

@@ -43,6 +43,8 @@ IDCS = (("cernet", "赛尔", "CERNET", 0.6), ("telecom", "电信", "电信", 2.1
 REMOTES = (("zbx-telecom", "电信", "telecom"), ("zbx-unicom", "联通", "unicom"),
            ("zbx-mobile", "移动", "mobile"))
 CONTROL = "192.0.2.254"
+# Where each remote vantage pings from (documentation addresses, never probed).
+REMOTE_SOURCES = ("198.51.100.251", "203.0.113.252", "203.0.113.253")
 REMOTE_EVERY = 30  # seconds between a proxy's icmpping checks of one address
 METRIC_EVERY = 60  # Zabbix item interval
 
@@ -145,10 +147,11 @@ def demo_document(scale: int = 1, vips_per_group: int = 0) -> dict:
         "zabbix": {"stale_after": 180.0},
         "idcs": idcs, "hosts": hosts, "vips": vips, "contacts": _contacts(),
         "notice": {"mentions": ["zhujianping", "noc", "duty5666", "qiuchunwu"],
-                   "prepared": ["我们昨天已申请领用供保 LVS 备机，目前上线流程进行中"]},
+                   "recurrence_days": 30},
         "vantages": [{"id": "local", "kind": "local", "name": "本地", "control": CONTROL}]
         + [{"id": vid, "kind": "zabbix_proxy", "name": name, "idc": idc,
-            "proxy": f"proxy-{idc}", "probe_host": f"probe-{idc}"} for vid, name, idc in REMOTES],
+            "proxy": f"proxy-{idc}", "probe_host": f"probe-{idc}", "source": source}
+           for (vid, name, idc), source in zip(REMOTES, REMOTE_SOURCES, strict=True)],
     }
     return doc
 
@@ -172,8 +175,6 @@ def _contacts() -> list[dict]:
         c("duty5666", "duty_room", "5666 值班室", phone="010-62675666", qq="5666",
           mention="@5666值班"),
         c("im-duty", "im_duty", "IM 组值班", phone="010-00000001", qq="10001", hours="office"),
-        c("zhuxing", "im_duty", "朱兴", phone="138-0000-0002", wechat="zhuxing",
-          hours="after_hours", mention="@朱兴"),
         c("zhuxing-esc", "escalation", "朱兴", phone="138-0000-0002", wechat="zhuxing",
           mention="@朱兴"),
         c("xiaodong", "inform", "晓栋", phone="138-0000-0003", wechat="xiaodong",
@@ -182,9 +183,9 @@ def _contacts() -> list[dict]:
           mention="@网络值班"),
         c("notify-group", "notify_group", "运维故障通报组（限运维内部使用）",
           wechat="运维故障通报组"),
-        c("zhujianping", "inform", "朱建平", wechat="zhujianping", mention="@朱建平"),
-        c("noc", "inform", "noc-萌妹纸", wechat="noc", mention="@noc-萌妹纸"),
-        c("qiuchunwu", "inform", "邱春武", wechat="qiuchunwu", mention="@邱春武"),
+        c("zhujianping", "notify_group", "朱建平", wechat="zhujianping", mention="@朱建平"),
+        c("noc", "notify_group", "noc-萌妹纸", wechat="noc", mention="@noc-萌妹纸"),
+        c("qiuchunwu", "notify_group", "邱春武", wechat="qiuchunwu", mention="@邱春武"),
         c("cost-center", "cost_center", "成本中心", email="cost-center@example.com"),
         c("admin-www", "admin", "www 业务管理员", phone="138-0000-0011",
           email="www-admin@example.com"),

@@ -36,6 +36,7 @@ class SourceState(StrEnum):
     OK = "ok"
     DEGRADED = "degraded"  # answering, but partly (some items, a slow cycle)
     DOWN = "down"  # failing: its data is stale
+    STALE = "stale"  # no cycle completed within its deadline (probes/supervisor.py)
     OFF = "off"  # not configured
 
 

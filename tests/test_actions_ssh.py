@@ -171,7 +171,7 @@ def test_an_ssh_run_is_a_login_probe_for_diagnosis() -> None:
     """ssh's 255 or a timeout = login failed; any other exit = we got in. The live desk
     puts it in the store, where diagnosis reads it; the demo's desk never does."""
     from lvs_tui.actions import login_result
-    from lvs_tui.screens.desk import DutyDesk
+    from lvs_tui.duty import DutyDesk
     from lvs_tui.sim import demo_config
     from lvs_tui.state import LoginState, StateStore
 

@@ -143,6 +143,25 @@ MALFORMED = [
      "config.toml: duty.office_start: '9am' is not a time like 09:00"),
     ("bad holiday", MINIMAL + '[duty]\nholidays = ["2026-13-01"]\n',
      "config.toml: duty.holidays: '2026-13-01' is not a date like 2026-10-01"),
+    ("prepared without a date", MINIMAL + '[notice]\nprepared = ["已申请备机"]\n',
+     "config.toml: notice.prepared: a measure needs its date: write [[notice.prepared]] with "
+     "text, date and valid_until (it stops being said after valid_until)"),
+    ("prepared ends before it starts", MINIMAL + '[[notice.prepared]]\ntext = "x"\n'
+     'date = "2026-11-24"\nvalid_until = "2026-11-01"\n',
+     "config.toml: notice.prepared[0].valid_until: '2026-11-01' is before date '2026-11-24'"),
+    ("prepared bad date", MINIMAL + '[[notice.prepared]]\ntext = "x"\n'
+     'date = "yesterday"\nvalid_until = "2026-12-01"\n',
+     "config.toml: notice.prepared[0].date: 'yesterday' is not a date like 2026-11-24"),
+    ("prepared for an unknown IDC", MINIMAL + '[[notice.prepared]]\ntext = "x"\n'
+     'date = "2026-11-24"\nvalid_until = "2026-12-01"\nidcs = ["mars"]\n',
+     "config.toml: notice.prepared[0].idcs: 'mars' is not a known IDC"),
+    ("recurrence days negative", MINIMAL + '[notice]\nrecurrence_days = -1\n',
+     "config.toml: notice.recurrence_days: -1 is out of range (from 0 to 3650)"),
+    ("vantage source not an address", MINIMAL + '[[vantages]]\nid = "u"\nkind = "zabbix_proxy"'
+     '\nname = "联通"\nprobe_host = "p"\nsource = "probe-unicom"\n',
+     "config.toml: vantages[0].source: 'probe-unicom' is not an IPv4 or IPv6 address"),
+    ("jira project not a string", MINIMAL + '[jira]\nproject = 7\n',
+     "config.toml: jira.project: 7 is not a string"),
     ("bad alert page url", MINIMAL + '[duty]\nalert_page = "ftp://x"\n',
      "config.toml: duty.alert_page: 'ftp://x' is not an http(s) URL"),
     ("jump host option injection", MINIMAL + '[duty]\njump_host = "-oProxyCommand=x"\n',
@@ -263,3 +282,38 @@ def test_validate_checks_the_teams_runbook_too(tmp_path: Path, capsys) -> None:
     err = capsys.readouterr().err.splitlines()
     assert f"{tmp_path / 'rb.toml'}: steps[0].role: 'boss' is not one of duty_room, im_duty, " \
            "network_duty, escalation, inform, admin, notify_group, cost_center" in err
+
+
+def test_new_notice_keys_and_vantage_source_are_read() -> None:
+    from datetime import date
+
+    cfg = load(ROOT / "config.toml.example")
+    assert cfg.notice.recurrence_days == 30
+    (m,) = cfg.notice.prepared
+    assert (m.on, m.valid_until, m.idcs) == (date(2026, 11, 24), date(2026, 12, 31),
+                                              ("cernet",))
+    assert m.applies(cfg.fleet.host("lvs-cernet-01"))
+    assert not m.applies(cfg.fleet.host("lvs-bgp-01"))
+    assert cfg.vantage("zbx-unicom").source == "203.0.113.202"
+    assert (cfg.jira.project, cfg.jira.issue_type) == ("DEVICE", "借用")
+    minimal = parse(MINIMAL)
+    assert (minimal.jira.project, minimal.notice.prepared) == ("DEVICE", ())
+
+
+def test_holidays_that_stop_before_this_year_warn_without_failing(tmp_path: Path,
+                                                                   capsys) -> None:
+    from datetime import date
+
+    from lvs_tui.config import warnings
+
+    cfg = parse(MINIMAL + '[duty]\nholidays = ["2025-10-01"]\n')
+    (line,) = warnings(cfg, date(2026, 3, 1))
+    assert line == ("config.toml: duty.holidays: ends in 2025, not into 2026: holidays of "
+                    "2026 would count as office hours (add this year's)")
+    assert warnings(cfg, date(2025, 12, 1)) == []
+    assert "is empty" in warnings(parse(MINIMAL), date(2026, 3, 1))[0]
+    p = tmp_path / "config.toml"
+    p.write_text(MINIMAL, encoding="utf-8")
+    assert main(["validate", "--config", str(p)]) == 0  # a warning, not a failure
+    out = capsys.readouterr()
+    assert "ok:" in out.out and "warning:" in out.err and "duty.holidays" in out.err

@@ -10,6 +10,7 @@ import pytest
 
 from lvs_tui import texts
 from lvs_tui.runbook import load_runbook, plan
+from lvs_tui.screens.ask import AskScreen
 from lvs_tui.screens.host import HostScreen
 from lvs_tui.screens.main import MainScreen
 from lvs_tui.screens.modals import GotoIpScreen, HelpScreen
@@ -249,6 +250,7 @@ async def test_copy_puts_the_exact_notice_in_the_clipboard_and_a_file(tmp_path: 
         board = await r.app.next_board()
         await pilot.pause()
         await pilot.press("c")
+        await r.app.workers.wait_for_complete()  # copying runs off the UI thread
         await pilot.pause()
         row = board.row(VICTIM)
         assert row is not None
@@ -281,8 +283,15 @@ async def test_confirmations_advance_the_runbook_step(tmp_path: Path) -> None:
         n = HostScreen.confirmable(r.app.screen.guidance()).index("reboot_requested") + 1
         await pilot.press(str(n))
         await pilot.pause()
+        assert isinstance(r.app.screen, AskScreen)  # the note is asked for
+        await pilot.press(*"5666 ok", "enter")
+        await r.app.workers.wait_for_complete()
+        await pilot.pause()
         assert ("reboot_requested" in
                 {name for name, _ in r.app.desk.confirmations(VICTIM)})
+        assert r.app.desk.notes(VICTIM) == {"reboot_requested": "5666 ok"}
+        logged = r.app.desk.incidents.confirmation_events(VICTIM)
+        assert [(e.name, e.detail) for e in logged] == [("reboot_requested", "5666 ok")]
         after = r.app.desk.guide(row, board.now).plan
         assert after.step is not None and after.step.id != first.step.id
         assert "reboot_requested" not in after.confirmable
@@ -299,6 +308,7 @@ async def test_host_view_texts_cycle_and_copy_each_kind(tmp_path: Path) -> None:
             kind = screen.shown_kind(screen.guidance())
             seen.add(kind)
             await pilot.press("c")
+            await r.app.workers.wait_for_complete()  # copying runs off the UI thread
             await pilot.pause()
             assert r.app.last_copy is not None and kind in r.app.last_copy.label
             await pilot.press("n")
@@ -324,6 +334,7 @@ async def test_help_palette_entries_and_remapped_key(tmp_path: Path) -> None:
         await pilot.pause()
         assert r.app.last_copy is None
         await pilot.press("y")
+        await r.app.workers.wait_for_complete()  # copying runs off the UI thread
         await pilot.pause()
         assert r.app.last_copy is not None
         titles = [t for t, _, _ in r.app.palette_entries()]
@@ -430,6 +441,7 @@ async def test_terminal_without_osc52_gets_the_text_in_a_window(
         await r.app.next_board()
         await pilot.pause()
         await pilot.press("c")
+        await r.app.workers.wait_for_complete()  # copying runs off the UI thread
         await pilot.pause()
         assert isinstance(r.app.screen, TextScreen)
         assert r.app.screen.text == r.app.clipboard
@@ -682,6 +694,7 @@ async def test_copied_network_handoff_names_the_carrier_it_fails_from(tmp_path: 
         await r.app.next_board()
         await pilot.pause()
         await pilot.press("c")
+        await r.app.workers.wait_for_complete()  # copying runs off the UI thread
         await pilot.pause()
         assert "网络组值班你好" in r.app.clipboard
         assert "源 IP：联通 (probe-unicom)\n" in r.app.clipboard
@@ -753,13 +766,90 @@ def test_every_key_has_one_default_and_every_action_exists() -> None:
     """The key table's rows: one default key per id, and each action is a method of the
     class it is bound on (a renamed action would otherwise fail only when pressed)."""
     from lvs_tui.app import LvsApp
+    from lvs_tui.screens.duty_keys import DutyKeys
     from lvs_tui.widgets.keys import KEYS, Where
 
     owners = {Where.APP: LvsApp, Where.MAIN: MainScreen, Where.HOST: HostScreen,
-              Where.FLEET: FleetTable}
+              Where.FLEET: FleetTable, Where.DUTY: DutyKeys}
     defaults: dict[str, str] = {}
     for k in KEYS:
         assert defaults.setdefault(k.id, k.key) == k.key, k.id
         name = k.action.split("(")[0]
         assert callable(getattr(owners[k.where], f"action_{name}", None)), k
         assert k.help and k.label
+
+
+async def test_ack_stops_the_re_alert_and_shows_who(tmp_path: Path) -> None:
+    """An unacknowledged critical host alerts again after [duty] ack_timeout (bell, title,
+    header); `a` with a note acknowledges it: shown in the row and the side pane, no more
+    re-alerts; `A` takes it back."""
+    from lvs_tui.sim import Sim
+
+    cfg = Sim("single-host-down", start=T0).config
+    cfg = replace(cfg, duty=replace(cfg.duty, ack_timeout=30.0, operator="值班甲"))
+    r = rig(tmp_path, config=cfg, bell=True)
+    r.app.desk.cfg = cfg
+    async with r.app.run_test(size=(160, 48)) as pilot:
+        await r.app.next_board()
+        await pilot.pause()
+        assert r.app.bells == 1 and table(r.app).host_under_cursor() == VICTIM
+        r.advance(125)  # 35 s later, nobody acknowledged
+        r.app._last_bell = -1e9  # past the one-a-minute bell limit (monotonic time)
+        await r.app.next_board()
+        await pilot.pause()
+        assert r.app.bells == 2 and r.app.unacked == (VICTIM,)
+        assert "未确认" in r.app.title
+        header = str(r.app.screen.query_one("#header").render())
+        assert "未确认 1" in header and VICTIM in header
+        await pilot.press("a")
+        await pilot.pause()
+        await pilot.press(*"我在查", "enter")
+        await r.app.workers.wait_for_complete()
+        board = await r.app.next_board()
+        await pilot.pause()
+        mark = board.mark(VICTIM)
+        assert mark is not None and mark.ack is not None and mark.ack.who == "值班甲"
+        assert r.app.unacked == ()
+        side = str(r.app.screen.query_one("#side-text").render())
+        assert "acknowledged by 值班甲" in side and "我在查" in side
+        r.advance(170)
+        r.app._last_bell = -1e9
+        await r.app.next_board()
+        assert r.app.bells == 2  # acknowledged: quiet
+        await pilot.press("A")
+        await r.app.workers.wait_for_complete()
+        board = await r.app.next_board()
+        assert board.mark(VICTIM) is None
+        events = [e.kind.value for e in r.app.desk.incidents.host_events(VICTIM)]
+        assert "ack" in events and "unack" in events
+
+
+async def test_m_puts_the_host_in_maintenance_from_the_dashboard(tmp_path: Path) -> None:
+    r = rig(tmp_path)
+    async with r.app.run_test(size=(160, 48)) as pilot:
+        await r.app.next_board()
+        await pilot.pause()
+        assert table(r.app).host_under_cursor() == VICTIM
+        await pilot.press("m")
+        await pilot.pause()
+        await pilot.press(*"2h", "enter")
+        await pilot.pause()
+        await pilot.press(*"x", "backspace", "enter")  # no reason: refused, nothing written
+        await r.app.workers.wait_for_complete()
+        await pilot.pause()
+        assert r.app.desk.duty_state.windows == ()
+        await pilot.press("m")
+        await pilot.pause()
+        await pilot.press(*"2h", "enter")
+        await pilot.pause()
+        await pilot.press(*"更换电源", "enter")
+        await r.app.workers.wait_for_complete()
+        board = await r.app.next_board()
+        await pilot.pause()
+        mark = board.mark(VICTIM)
+        assert mark is not None and mark.maintenance is not None
+        assert mark.maintenance.reason == "更换电源"
+        line = next(ln for ln in r.app.view.lines if ln.host == VICTIM)
+        assert "维护中" in "".join(seg.text for seg in line.cells[1])
+        side = str(r.app.screen.query_one("#side-text").render())
+        assert "维护中" in side and "更换电源" in side

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lvs_tui.app import LvsApp, make_app
+from lvs_tui.duty import DutyDesk
 from lvs_tui.incidents import IncidentLog
-from lvs_tui.screens.desk import DutyDesk
 from lvs_tui.sim import Sim
 from lvs_tui.state import StateStore
 

@@ -25,7 +25,8 @@ import requests
 from pyzabbix import ZabbixAPI, ZabbixAPIException
 
 from lvs_tui.config import Config, parse
-from lvs_tui.probes.zabbix import LATE_SLACK, ZabbixSource, monitoring_stopped, newest_clock
+from lvs_tui.probes.zabbix import LATE_SLACK, ZabbixSource
+from lvs_tui.signals import HostSignals, gather
 from lvs_tui.state import Metric, SourceState, StateStore
 from tests.conftest import require
 
@@ -164,15 +165,21 @@ def test_every_seeded_host_reports_cpu_and_bond_traffic(lab: Lab, fed: Any) -> N
     assert official is not None and official.value == SEED.bps_at(2, 3, official.clock)
 
 
+def monitoring(src: ZabbixSource, store: StateStore, host: str, now: float) -> HostSignals:
+    """What the diagnosis sees of a host's Zabbix data: the app's own `signals.gather`."""
+    return gather(src.cfg, store, src.cfg.fleet.host(host), now, (), frozenset(), {}, None)
+
+
 def test_stopped_host_is_reported_as_monitoring_stopped(lab: Lab, fed: Any) -> None:
-    _, store = fed
+    src, store = fed
     now = time.time()
-    stopped = lab.seed["stopped"]
-    assert monitoring_stopped(store, stopped, now, 300.0)
-    newest = newest_clock(store, stopped)
+    stopped = monitoring(src, store, lab.seed["stopped"], now)
+    assert src.cfg.zabbix.stale_after == 300.0
+    assert stopped.monitoring_stopped
+    newest = stopped.newest_clock
     assert newest is not None and newest <= lab.seed["seeded_at"] - 600 + 60
     for host in lab.seed["hosts"]:
-        assert not monitoring_stopped(store, host, now, 300.0), host
+        assert monitoring(src, store, host, now).monitoring_stopped is False, host
 
 
 def test_problems_are_mapped_to_their_hosts(lab: Lab, fed: Any) -> None:
@@ -190,7 +197,7 @@ def test_http_requests_per_cycle_stay_constant_as_hosts_are_added(lab: Lab) -> N
                   [*lab.seed["hosts"], lab.seed["stopped"]]):
         src, store = ZabbixSource(lab.token_config(hosts=hosts)), StateStore()
         cycle(src, store)  # login and backfill
-        sent = RequestLog(src.session)
+        sent = RequestLog(src.client.session)
         cycle(src, store)
         counts.append(len(sent.bodies))
         assert sorted(sent.methods()) == sorted(
@@ -206,7 +213,7 @@ def test_history_is_read_incrementally(lab: Lab, fed: Any) -> None:
     before = store.latest_metric("lvs-lab-03", Metric.CPU)
     assert before is not None
     send_value("lvs-lab-03", "system.cpu.util", 77.7)
-    sent = RequestLog(src.session)
+    sent = RequestLog(src.client.session)
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
         cycle(src, store)
@@ -256,23 +263,23 @@ def test_password_login_relogin_and_logout(lab: Lab, caplog: pytest.LogCaptureFi
     cfg = lab.config(f'user = "{lab.seed["api_user"]}"\npassword_file = "{lab.password_file}"')
     src, store = ZabbixSource(cfg), StateStore()
     cycle(src, store)
-    assert src.api is not None
-    first_session = src.api.auth
+    assert src.client.api is not None
+    first_session = src.client.api.auth
     killer = ZabbixAPI(URL, timeout=10)
     killer.login(api_token=lab.token_file.read_text().strip())
     killer.auth = first_session
-    killer.version = src.version
+    killer.version = src.client.version
     killer.use_api_token = False
     killer.user.logout()  # the session dies server-side, as after a timeout
     cycle(src, store)
-    assert src.api.auth != first_session
+    assert src.client.api.auth != first_session
     status = store.source("zabbix")
     assert status is not None and status.state is SourceState.OK
-    second = src.api.auth
+    second = src.client.api.auth
     src.logout()
     probe = ZabbixAPI(URL, timeout=10)
     probe.login(api_token="x")
-    probe.auth, probe.use_api_token, probe.version = second, False, src.version
+    probe.auth, probe.use_api_token, probe.version = second, False, src.client.version
     with pytest.raises(ZabbixAPIException, match=r"Session terminated|Not authori"):
         probe.item.get(limit=1)
     password = lab.password_file.read_text().strip()
@@ -327,7 +334,7 @@ def test_run_polls_by_itself_and_logs_out(lab: Lab) -> None:
     cfg = lab.config(f'user = "{lab.seed["api_user"]}"\npassword_file = "{lab.password_file}"',
                      vantages=False)
     src, store = ZabbixSource(cfg), StateStore()
-    sent = RequestLog(src.session)
+    sent = RequestLog(src.client.session)
 
     async def main() -> None:
         task = asyncio.create_task(src.run(store))
@@ -352,7 +359,7 @@ def test_a_refused_password_is_not_retried_until_it_changes(lab: Lab, tmp_path: 
     src = ZabbixSource(lab.config(f'user = "{lab.seed["api_user"]}"\n'
                                   f'password_file = "{secret}"', vantages=False))
     store = StateStore()
-    sent = RequestLog(src.session)
+    sent = RequestLog(src.client.session)
     assert src.refresh(store) is None
     status = store.source("zabbix")
     assert status is not None and status.detail.startswith("login refused: incorrect user")

@@ -20,17 +20,9 @@ import pytest
 from packaging.version import Version
 
 from lvs_tui.config import parse
-from lvs_tui.probes.zabbix import (
-    IcmpItem,
-    ZabbixSource,
-    icmp_sample,
-    key_spellings,
-    normalize_key,
-    parse_key,
-    read_credentials,
-    traffic_scale,
-    zabbix_sources,
-)
+from lvs_tui.probes.zabbix import IcmpItem, ZabbixSource, icmp_sample, zabbix_sources
+from lvs_tui.probes.zabbix_api import read_credentials
+from lvs_tui.probes.zabbix_items import key_spellings, normalize_key, parse_key, traffic_scale
 from lvs_tui.state import Metric, SourceState, StateStore
 
 DATA = Path(__file__).parent / "data" / "zabbix"
@@ -156,7 +148,7 @@ def test_missing_secret_is_one_clear_line(monkeypatch: pytest.MonkeyPatch) -> No
     assert status is not None and status.state is SourceState.DOWN
     assert status.detail == "zabbix.token_env: $LVS_TEST_ZBX_TOKEN is not set"
     monkeypatch.setenv("LVS_TEST_ZBX_TOKEN", TOKEN)
-    creds = read_credentials(cfg)
+    creds = read_credentials(cfg.zabbix)
     assert TOKEN not in repr(creds) and TOKEN not in str(creds)
 
 
@@ -359,7 +351,7 @@ def test_unreachable_at_start_then_recovers(token_file: Path) -> None:
     status = store.source("zabbix")
     assert status is not None and status.state is SourceState.DOWN
     assert status.detail == "Zabbix API unreachable (connection failed)"
-    assert src.api is None  # no half-made session: the next cycle logs in again
+    assert src.client.api is None  # no half-made session: the next cycle logs in again
     server, _ = serve(rep, port)
     try:
         assert src.refresh(store) is not None

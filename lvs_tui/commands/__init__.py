@@ -12,5 +12,6 @@ COMMAND_MODULES: tuple[str, ...] = (
     "check",
     "notice",
     "incidents", "handover", "snapshot",
+    "maintenance",
     "demo",
 )

@@ -1,6 +1,7 @@
 """`lvs-tui check`: one evaluation of the fleet, as a table or JSON, for scripts and cron.
 
-Exit 0 when every host is ok, 1 when any is not, 2 for a config error.
+Exit 0 when every host is ok, or its trouble is acknowledged or in a maintenance window;
+1 when any other is not (`--strict`: any at all); 2 for a config error.
 """
 
 from __future__ import annotations
@@ -12,12 +13,15 @@ import json
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 from rich.cells import cell_len
 
 from lvs_tui.board import Board, HostRow, evaluate
 from lvs_tui.commands.common import add_config_option, load_config
 from lvs_tui.config import Config, ConfigError
+from lvs_tui.duty import DutyDesk
+from lvs_tui.duty_state import HostMark
 from lvs_tui.fleet import Contact
 from lvs_tui.runbook import Plan, load_runbook, plan
 from lvs_tui.sim import SCENARIOS, Sim
@@ -40,6 +44,9 @@ def add_source_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--listen", type=float, default=None, metavar="SECONDS",
                    help="with --config: how long to collect before judging "
                         "(default: enough for the hysteresis)")
+    p.add_argument("--db", metavar="PATH", type=Path, default=None,
+                   help="incident log with the acknowledgements, maintenance windows and "
+                        "silences (default: the real one; the demo's with --demo)")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -49,6 +56,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_source_options(p)
     p.add_argument("--json", action="store_true", help="a JSON list of objects")
     p.add_argument("--all", action="store_true", help="list ok hosts too (table)")
+    p.add_argument("--strict", action="store_true",
+                   help="exit 1 for any problem, acknowledged or in maintenance too")
     p.set_defaults(func=run)
 
 
@@ -61,20 +70,48 @@ def collect(args: argparse.Namespace) -> tuple[Config, Board] | None:
         sim = Sim(args.scenario, seed=args.seed, start=DEMO_EPOCH)
         store = StateStore()
         sim.fill(store, int(args.at))
-        return sim.config, evaluate(sim.config, store, DEMO_EPOCH + int(args.at))
+        return sim.config, _judge(args, sim.config, store, DEMO_EPOCH + int(args.at))
     cfg = load_config(args)
     if cfg is None:
         return None
     store = StateStore()
     listen = args.listen or (cfg.duty.hysteresis + 2) * cfg.duty.interval + cfg.duty.ping_timeout
     asyncio.run(_listen(cfg, store, listen))
-    return cfg, evaluate(cfg, store, time.time())
+    return cfg, _judge(args, cfg, store, time.time())
+
+
+def _judge(args: argparse.Namespace, cfg: Config, store: StateStore, now: float) -> Board:
+    """The board with the duty's state of the incident log (silences, acknowledgements,
+    maintenance, flapping) when there is one; only read, never written."""
+    desk = _duty(args, cfg)
+    if desk is None:
+        return evaluate(cfg, store, now)
+    try:
+        silenced, page = desk.silenced(now)
+        return desk.mark(evaluate(cfg, store, now, None, silenced, page))
+    finally:
+        desk.close()
+        if desk.incidents is not None:
+            desk.incidents.close()
+
+
+def _duty(args: argparse.Namespace, cfg: Config) -> DutyDesk | None:
+    from lvs_tui.incidents import IncidentLog, IncidentLogError, default_path, demo_path
+
+    path = getattr(args, "db", None) or (demo_path() if args.demo else default_path())
+    if not Path(path).exists():
+        return None  # no log yet: nothing acknowledged, no window, no silence
+    try:
+        return DutyDesk(cfg, incidents=IncidentLog(path))
+    except IncidentLogError as exc:
+        print(f"warning: {exc}", file=sys.stderr)
+        return None
 
 
 async def _listen(cfg: Config, store: StateStore, seconds: float) -> None:
     from lvs_tui.probes.wiring import real_sources
 
-    tasks = [asyncio.create_task(s.run(store)) for s in real_sources(cfg, store)]
+    tasks = [asyncio.create_task(s.run(store)) for s in real_sources(cfg)]
     await asyncio.sleep(seconds)
     for t in tasks:
         t.cancel()
@@ -90,7 +127,7 @@ def plans(cfg: Config, board: Board, confirmations: dict | None = None) -> dict[
                               board.now) for r in board.rows}
 
 
-def as_json(cfg: Config, row: HostRow, p: Plan | None) -> dict:
+def as_json(cfg: Config, row: HostRow, p: Plan | None, mark: HostMark | None = None) -> dict:
     s = row.situation
     contact = p.contacts_now[0] if p and p.contacts_now else None
     then = p.contacts_then[0] if p and p.contacts_then else None
@@ -108,6 +145,18 @@ def as_json(cfg: Config, row: HostRow, p: Plan | None) -> dict:
                    "single_point": [v.address for v in s.impact.single_point],
                    "service_unaffected": s.impact.service_unaffected},
         "on_alert_page": s.on_alert_page,
+        **duty_json(mark),
+    }
+
+
+def duty_json(mark: HostMark | None) -> dict[str, object]:
+    ack = mark.ack if mark else None
+    w = mark.maintenance if mark else None
+    return {
+        "acknowledged": {"who": ack.who, "t": ack.t, "note": ack.note} if ack else None,
+        "maintenance": {"id": w.id, "until": mark.maintenance_until, "reason": w.reason,
+                        "who": w.who} if mark and w else None,
+        "flapping": bool(mark and mark.flapping),
     }
 
 
@@ -124,11 +173,13 @@ def run(args: argparse.Namespace) -> int:
         return 2
     rows = board.rows
     if args.json:
-        print(json.dumps([as_json(cfg, r, ps.get(r.host.name)) for r in rows],
-                         ensure_ascii=False, indent=1))
+        print(json.dumps([as_json(cfg, r, ps.get(r.host.name), board.mark(r.host.name))
+                          for r in rows], ensure_ascii=False, indent=1))
     else:
-        print("\n".join(table(cfg, rows if args.all else _problems(rows), ps)))
-    return 0 if all(r.situation.id is SituationId.OK for r in rows) else 1
+        print("\n".join(table(cfg, rows if args.all else _problems(rows), ps, board)))
+    counted = [r for r in rows if r.situation.id is not SituationId.OK
+               and (args.strict or not ((m := board.mark(r.host.name)) and m.quiet))]
+    return 1 if counted else 0
 
 
 def _contact(c: Contact | None) -> dict | None:
@@ -141,7 +192,8 @@ def _problems(rows: Sequence[HostRow]) -> Sequence[HostRow]:
     return [r for r in rows if r.situation.id is not SituationId.OK]
 
 
-def table(cfg: Config, rows: Sequence[HostRow], ps: dict[str, Plan]) -> list[str]:
+def table(cfg: Config, rows: Sequence[HostRow], ps: dict[str, Plan],
+          board: Board | None = None) -> list[str]:
     if not rows:
         return ["all hosts ok"]
     out = [_line("HOST", "IDC", "MODE", "SITUATION", "SEV", "STEP", "CONTACT")]
@@ -154,6 +206,13 @@ def table(cfg: Config, rows: Sequence[HostRow], ps: dict[str, Plan]) -> list[str
                          p.step.id if p and p.step else "-",
                          f"{c.name} {c.phone}" if c else
                          f"then {then.name} {then.phone}" if then else "-"))
+        mark = board.mark(r.host.name) if board else None
+        if mark and mark.maintenance:
+            out.append(f"    ⚑ 维护中 ({mark.maintenance.id}): {mark.maintenance.reason}")
+        if mark and mark.ack:
+            out.append(f"    ✓ acknowledged by {mark.ack.who}")
+        if mark and mark.flapping:
+            out.append("    ⇅ flapping")
         out.extend(f"    · {e}" for e in r.situation.evidence)
     return out
 

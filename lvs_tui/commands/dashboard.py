@@ -9,7 +9,7 @@ import sys
 def run(args: argparse.Namespace) -> int:
     from lvs_tui.app import check_keys, make_app
     from lvs_tui.commands.common import load_config
-    from lvs_tui.screens.desk import DutyDesk
+    from lvs_tui.duty import DutyDesk
     from lvs_tui.state import StateStore
     from lvs_tui.widgets.theming import ThemeError, load_theme
 
@@ -29,16 +29,16 @@ def run(args: argparse.Namespace) -> int:
         return 2
     store = StateStore()
     desk = DutyDesk(cfg, incidents=_incident_log(), live=True)
-    app = make_app(cfg, _sources(cfg, store), store, desk=desk, theme=theme)
+    app = make_app(cfg, _sources(cfg), store, desk=desk, theme=theme)
     app.run()
     return 0
 
 
-def _sources(cfg, store):  # type: ignore[no-untyped-def]
+def _sources(cfg):  # type: ignore[no-untyped-def]
     try:
         from lvs_tui.probes.wiring import real_sources
 
-        return real_sources(cfg, store)
+        return real_sources(cfg)
     except Exception as exc:  # wiring itself missing: run with none, the header says so
         print(f"warning: no sources: {exc}", file=sys.stderr)
         return []

@@ -24,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from lvs_tui.app import make_app
-    from lvs_tui.screens.desk import DutyDesk
+    from lvs_tui.duty import DutyDesk
     from lvs_tui.sim import Sim, demo_config
     from lvs_tui.state import StateStore
     from lvs_tui.widgets.theming import ThemeError, load_theme

@@ -13,7 +13,9 @@ from lvs_tui.commands.incidents import (
     since_arg,
 )
 from lvs_tui.config import Config, Duty
+from lvs_tui.duty_state import DutyState, fold
 from lvs_tui.handover import handover_report
+from lvs_tui.incidents import IncidentLog
 
 DEFAULT_SHIFT = timedelta(hours=24)
 
@@ -42,8 +44,16 @@ def run(args: argparse.Namespace) -> int:
         return 2
     with log:
         entries = [(i, log.timeline(i.id)) for i in log.incidents(since=since)]
-    print(handover_report(entries, now, duty.tz, since, _labels(cfg)), end="")
+        state = fold_duty(log)
+    print(handover_report(entries, now, duty.tz, since, _labels(cfg), state), end="")
     return 0
+
+
+def fold_duty(log: IncidentLog) -> DutyState:
+    """Acknowledgements, windows and silences as the log has them (no config needed)."""
+    from lvs_tui.duty import duty_event
+
+    return fold(duty_event(e) for e in log.duty_events())
 
 
 def _labels(cfg: Config | None) -> dict[str, str]:

@@ -24,6 +24,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--open", action="store_true", help="only the open incidents")
     add_since_option(p)
     p.add_argument("--json", action="store_true", help="machine-readable, with timelines")
+    p.add_argument("--duty", action="store_true",
+                   help="the duty's own events instead: acknowledgements, maintenance "
+                        "windows, silences and their ends (who, when, what, why)")
     add_log_options(p)
     p.set_defaults(func=run)
 
@@ -108,6 +111,8 @@ def run(args: argparse.Namespace) -> int:
     if log is None:
         return 2
     with log:
+        if args.duty:
+            return _duty(log, since, duty, args.json)
         found = log.incidents(since=since, open_only=args.open)
         if args.json:
             print(json.dumps([_json(log, i.id) for i in found], ensure_ascii=False, indent=1))
@@ -121,6 +126,24 @@ def run(args: argparse.Namespace) -> int:
                   f"{duration_zh(inc.duration(now))} "
                   f"{SITUATION_ZH.get(inc.situation, inc.situation)} ({inc.situation}) "
                   f"worst={inc.worst}")
+    return 0
+
+
+def _duty(log: IncidentLog, since: float | None, duty: Duty, as_json: bool) -> int:
+    events = [e for e in log.duty_events() if since is None or e.t >= since]
+    if as_json:
+        print(json.dumps([{"id": e.id, "t": e.t, "kind": e.kind.value, "host": e.host,
+                           "incident": e.incident, "name": e.name, "detail": e.detail,
+                           "data": e.data} for e in events], ensure_ascii=False, indent=1))
+        return 0
+    if not events:
+        print("no acknowledgements, maintenance windows or silences")
+    for e in events:
+        data = e.data or {}
+        at = datetime.fromtimestamp(e.t, duty.tz)
+        target = data.get("target") or e.host
+        print(f"{at:%Y-%m-%d %H:%M} {e.kind.value} {e.name} {target} "
+              f"by {data.get('who', '?')}" + (f": {e.detail}" if e.detail else ""))
     return 0
 
 

@@ -8,7 +8,8 @@ import sys
 from lvs_tui.board import Board
 from lvs_tui.commands.check import add_source_options, collect
 from lvs_tui.config import ConfigError
-from lvs_tui.texts import TextKind, context, handoff_sources, render
+from lvs_tui.probes.route import source_address
+from lvs_tui.texts import TextKind, context, render
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -46,10 +47,17 @@ def run(args: argparse.Namespace) -> int:
     row = board.row(name)
     assert row is not None
     try:
-        ctx = context(cfg, row.situation, row.host, (), board.now, cause=args.cause,
-                      progress=args.progress,
-                      sources=handoff_sources(cfg, row.situation, row.signals))
+        # --cause / --progress until `--note STEP=TEXT` replaces them
+        notes = {k: v for k, v in (("reboot_failed", args.cause), ("progress", args.progress))
+                 if v}
+        down = row.situation.down_addresses or (row.host.internal, row.host.external)
+        ctx = context(cfg, row.situation, row.host, (), board.now, notes=notes,
+                      signals=row.signals,
+                      sources=tuple(a for a in map(source_address, down) if a))
         print(render(TextKind(args.kind), ctx))
+    except ValueError as exc:  # a text that must not be written now (recovered, not ok)
+        print(f"{name}: {exc}", file=sys.stderr)
+        return 1
     except ConfigError as exc:  # a team runbook with a broken template
         for line in exc.lines:
             print(line, file=sys.stderr)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import datetime
 
 from lvs_tui.commands.common import add_config_option, load_config
-from lvs_tui.config import ConfigError
+from lvs_tui.config import ConfigError, warnings
 from lvs_tui.runbook import load_runbook
 
 
@@ -28,6 +29,8 @@ def run(args: argparse.Namespace) -> int:
         for line in exc.lines:
             print(line, file=sys.stderr)
         return 2
+    for line in warnings(cfg, datetime.now(cfg.duty.tz).date()):
+        print(f"warning: {line}", file=sys.stderr)  # worth fixing, not failing for
     f = cfg.fleet
     print(f"{cfg.path}: ok: {len(f.idcs)} IDCs, {len(f.hosts)} hosts, {len(f.vips)} VIPs, "
           f"{len(f.contacts)} contacts, {len(cfg.vantages)} vantages, "

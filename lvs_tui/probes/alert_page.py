@@ -3,7 +3,8 @@
 5666 phones about what their ping page shows, so the console watches the same page: any
 fleet address (host side or VIP) found anywhere in its text is "on the 5666 page". When the
 page cannot be read, the last reading is kept with its time (its age shows), and the source
-goes down: never an empty page pretending that nothing alerts.
+goes down: never an empty page pretending that nothing alerts. A reading has a hard total
+deadline (`timeout`), however slowly the page streams.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import httpx
 
 from lvs_tui.config import Config
 from lvs_tui.probes import Source
+from lvs_tui.probes.supervisor import one_line
 from lvs_tui.state import AlertPage, SourceState, SourceStatus, StateStore
 
 NAME = "alert_page"
@@ -71,8 +73,10 @@ class AlertPageSource:
     async def poll(self, client: httpx.AsyncClient, store: StateStore) -> None:
         """One reading of the page into the store."""
         try:
-            text = await self._fetch(client)
-        except (httpx.HTTPError, OSError, ValueError) as exc:
+            # httpx's timeout bounds each read: a page trickling in would never trip it
+            async with asyncio.timeout(self.settings.timeout):
+                text = await self._fetch(client)
+        except Exception as exc:  # any failure to read is the page being down, said once
             store.set_source(SourceStatus(NAME, SourceState.DOWN, self.clock(), _why(exc),
                                           self.last_ok))
             return
@@ -103,7 +107,7 @@ def _why(exc: Exception) -> str:
     """A short reason for the header: 'HTTP 502', 'timeout', 'connection refused'."""
     if isinstance(exc, _PageError):
         return str(exc)
-    if isinstance(exc, httpx.TimeoutException):
+    if isinstance(exc, httpx.TimeoutException | TimeoutError):
         return "timeout"
     if isinstance(exc, httpx.ConnectError):
         cause: BaseException | None = exc
@@ -111,8 +115,8 @@ def _why(exc: Exception) -> str:
             if isinstance(cause, ConnectionRefusedError) or "refused" in str(cause).lower():
                 return "connection refused"
             cause = cause.__cause__ or cause.__context__
-        return f"cannot connect: {exc}"[:120]
-    return f"{type(exc).__name__}: {exc}"[:120]
+        return f"cannot connect: {one_line(exc, 100)}"
+    return one_line(exc, 120)
 
 
 def alert_page_sources(cfg: Config) -> list[Source]:

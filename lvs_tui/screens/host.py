@@ -17,7 +17,10 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Static
 
 from lvs_tui.board import HostRow
-from lvs_tui.screens.desk import TEXT_ORDER, Guidance
+from lvs_tui.duty import text_kinds
+from lvs_tui.guidance import Guidance
+from lvs_tui.screens.ask import AskScreen
+from lvs_tui.screens.duty_keys import DutyKeys
 from lvs_tui.screens.duty_screen import DutyScreen
 from lvs_tui.situation import ImpactLevel
 from lvs_tui.state import Metric, MetricSample
@@ -37,7 +40,7 @@ from lvs_tui.widgets.host_charts import (
 from lvs_tui.widgets.key_footer import KeyFooter
 from lvs_tui.widgets.keys import Where, bindings
 from lvs_tui.widgets.matrix_table import MatrixTable
-from lvs_tui.widgets.side_pane import guidance_lines, impact_lines
+from lvs_tui.widgets.side_pane import duty_lines, guidance_lines, impact_lines
 from lvs_tui.widgets.textual_private import OnePass, css_update_count, settle_layout
 
 RANGES = (1, 6, 24)  # hours
@@ -61,7 +64,7 @@ class HostBody(OnePass, VerticalScroll):
     pass
 
 
-class HostScreen(DutyScreen):
+class HostScreen(DutyKeys, DutyScreen):
     BINDINGS: ClassVar[list[BindingType]] = bindings(Where.HOST)
 
     def __init__(self, host: str) -> None:
@@ -222,6 +225,12 @@ class HostScreen(DutyScreen):
         update_in_place(self.query_one("#runbook", Static), self._runbook(g, now))
         self._texts(row, g, now)
 
+    def duty_host(self) -> str | None:
+        return self.host
+
+    def duty_changed(self) -> None:
+        self.refresh_view()
+
     def _head(self, row: HostRow, now: float) -> Text:
         app = self.app
         h, s = row.host, row.situation
@@ -235,6 +244,9 @@ class HostScreen(DutyScreen):
         if s.since is not None:
             text.append(f"  for {age_text(max(0.0, now - s.since))}")
         text.append("\n")
+        view = app.view  # type: ignore[attr-defined]
+        mark = view.board.mark(h.name) if view else None
+        text.append_text(duty_lines(mark, app.cfg, now, app.theme_variables))  # type: ignore
         for e in s.evidence:
             text.append(f" • {e}\n")
         text.append("impact:\n", style="bold")
@@ -355,11 +367,10 @@ class HostScreen(DutyScreen):
 
     @staticmethod
     def confirmable(g: Guidance | None) -> tuple[str, ...]:
-        return tuple(getattr(g.plan, "confirmable", ())) if g and g.plan else ()
+        return g.confirmable if g else ()
 
     def _kinds(self, g: Guidance | None) -> list[str]:
-        first = [g.current_text] if g and g.current_text else []
-        return list(dict.fromkeys([*first, *TEXT_ORDER]))
+        return list(g.kinds) if g and g.kinds else list(text_kinds())
 
     def shown_kind(self, g: Guidance | None) -> str:
         kinds = self._kinds(g)
@@ -418,12 +429,27 @@ class HostScreen(DutyScreen):
             self.app.notify(f"nothing to confirm under {n}", severity="warning")
             return
         name = names[n - 1]
-        app = self.app
-        app.desk.confirm(self.host, name, app.clock())  # type: ignore[attr-defined]
         label = g.labels.get(name, name) if g else name
-        app.notify(f"{self.host}: confirmed {label}", timeout=4)
-        self.text_kind = None  # the next step's text comes first
-        self.refresh_view()
+        prompt = self.app.desk.note_prompt(name)  # type: ignore[attr-defined]
+        self.app.push_screen(AskScreen(f"{self.host}: {label}", prompt),
+                             lambda note: self._confirm(name, label, note))
+
+    def _confirm(self, name: str, label: str, note: str | None) -> None:
+        """The operator answered the note question (None: escape, nothing confirmed)."""
+        if note is None:
+            return
+        app = self.app
+        host = self.host
+
+        async def work() -> None:
+            await app.desk.confirm(host, name, app.clock(), note)  # type: ignore[attr-defined]
+            app.notify(f"{host}: confirmed {label}" + (f" · {note}" if note else ""),
+                       timeout=4)
+            if self.host == host:
+                self.text_kind = None  # the next step's text comes first
+                self.refresh_view()
+
+        self.run_worker(work(), group="confirm", exit_on_error=False)
 
     def action_ssh(self) -> None:
         """Log in through the jump host with the console suspended; the log keeps the exit."""
@@ -450,8 +476,9 @@ class HostScreen(DutyScreen):
         except OSError as exc:
             app.notify(f"ssh: {exc}", severity="error")
             return
-        app.desk.record_action(self.host, "ssh", f"exit {code}",  # type: ignore
-                               app.clock(), code == 0)  # type: ignore[attr-defined]
+        self.run_worker(app.desk.record_action(  # type: ignore[attr-defined]
+            self.host, "ssh", f"exit {code}", app.clock(), code == 0),  # type: ignore
+            group="log", exit_on_error=False)
         app.desk.record_login(self.host, code, False, app.clock())  # type: ignore
         app.notify(f"ssh {row.host.name}: exit {code}", timeout=4)
 

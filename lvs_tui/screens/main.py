@@ -10,7 +10,8 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Input
 
 from lvs_tui.board import HostRow
-from lvs_tui.screens.desk import Guidance
+from lvs_tui.guidance import Guidance
+from lvs_tui.screens.duty_keys import DutyKeys
 from lvs_tui.screens.duty_screen import DutyScreen
 from lvs_tui.widgets.fleet_table import FleetLine, FleetTable
 from lvs_tui.widgets.header_bar import HeaderBar, header_text
@@ -22,7 +23,7 @@ from lvs_tui.widgets.side_pane import SidePane, side_text
 MATRIX_HOSTS = 4  # a filter down to this many hosts shows all their addresses in the matrix
 
 
-class MainScreen(DutyScreen):
+class MainScreen(DutyKeys, DutyScreen):
     BINDINGS: ClassVar[list[BindingType]] = bindings(Where.MAIN)
 
     def __init__(self) -> None:
@@ -60,6 +61,20 @@ class MainScreen(DutyScreen):
         self.set_class(self.size.width < 100, "narrow")
         self.query_one(SidePane).fit(self.size.width, self.table.full_width)
 
+    def _badges(self) -> tuple[str, ...]:
+        badges = ["PROBLEMS ONLY"] if self.problems_only else []
+        unacked = getattr(self.app, "unacked", ())
+        if unacked:  # critical past [duty] ack_timeout and nobody acknowledged: say who
+            names = ", ".join(unacked[:3]) + (" …" if len(unacked) > 3 else "")
+            badges.append(f"未确认 {len(unacked)}: {names} (a)")
+        return tuple(badges)
+
+    def duty_host(self) -> str | None:
+        return self.table.host_under_cursor()
+
+    def duty_changed(self) -> None:
+        self.refresh_selected()
+
     @property
     def table(self) -> FleetTable:
         return self.query_one(FleetTable)
@@ -75,7 +90,7 @@ class MainScreen(DutyScreen):
         now = view.board.now if view else app.clock()  # type: ignore[attr-defined]
         header = header_text(app.cfg, view.board if view else None, now,  # type: ignore
                              app.paused, palette,  # type: ignore[attr-defined]
-                             badges=("PROBLEMS ONLY",) if self.problems_only else ())
+                             badges=self._badges())
         error = getattr(app, "eval_error", "")
         if error:
             header.append(f"  {error}", style=palette.get("status-down", ""))
@@ -101,8 +116,10 @@ class MainScreen(DutyScreen):
         self.query_one(MatrixTable).show(app.cfg, self._matrix_hosts(row),  # type: ignore
                                          view.board.vantages, palette, view.board.now)
         guidance = app.desk.guide(row, view.board.now) if row else None  # type: ignore
+        mark = view.board.mark(row.host.name) if row else None
         self.query_one(SidePane).show(side_text(app.cfg, row, guidance,  # type: ignore
-                                                view.board.now, palette, side_keys(app)))
+                                                view.board.now, palette, side_keys(app),
+                                                mark))
 
     def _matrix_hosts(self, row: HostRow | None) -> list[HostRow]:
         """The selected host; with a filter down to a few hosts, all of them (selected first)."""

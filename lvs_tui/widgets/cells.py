@@ -15,6 +15,7 @@ from rich.style import Style
 from rich.text import Text
 from textual.strip import Strip
 
+from lvs_tui.duty_state import HostMark
 from lvs_tui.fleet import Mode
 from lvs_tui.signals import AddressSignal, Reach
 from lvs_tui.situation import Severity, Situation, SituationId
@@ -58,6 +59,24 @@ def situation_text(s: Situation, palette: Palette) -> Text:
     style = color(palette, SEVERITY_VAR[s.severity])
     bold = " bold" if s.severity >= Severity.CRITICAL else ""
     return Text(f"{glyph} {word}", style=style + bold)
+
+
+def duty_situation(sit: Text, mark: HostMark, palette: Palette) -> Text:
+    """The situation word with the duty's state: `维护中` first (the real state after it,
+    dimmed), `⇅` for flapping, `✓` acknowledged, `✓?` acknowledged for a milder state."""
+    if mark.maintenance is not None:
+        out = Text("维护中 ", style=color(palette, "status-stale") + " bold")
+        out.append(sit.plain, style=(sit.style or "") + " dim")
+        return out
+    out = Text()
+    if mark.flapping:
+        out.append("⇅ ", style=color(palette, "status-warning") + " bold")
+    out.append_text(sit)
+    if mark.ack is not None:
+        out.append(" ✓", style=color(palette, "status-ok") + " bold")
+    elif mark.stale_ack is not None:
+        out.append(" ✓?", style=color(palette, "status-warning") + " bold")
+    return out
 
 
 def reach_text(sig: AddressSignal | None, palette: Palette, stale_after: float) -> Text:

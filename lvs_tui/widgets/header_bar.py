@@ -16,6 +16,7 @@ from lvs_tui.widgets.cells import Palette, age_text, color
 SOURCE_GLYPH = {SourceState.OK: ("●", "status-ok"),
                 SourceState.DEGRADED: ("◐", "status-warning"),
                 SourceState.DOWN: ("✖", "status-down"),
+                SourceState.STALE: ("◌", "status-unknown"),
                 SourceState.STARTING: ("…", "status-unknown"),
                 SourceState.OFF: ("-", "status-stale")}
 COUNTS = (("down", "✖", "status-down"), ("problem", "▲", "status-major"),
@@ -37,7 +38,9 @@ def source_text(cfg: Config, s: SourceStatus, now: float, palette: Palette) -> T
     text = Text()
     text.append(f"{glyph} {source_label(cfg, s.name)} ", style=color(palette, var))
     text.append(s.state.value, style=color(palette, var))
-    age = None if s.last_ok is None else max(0.0, now - s.last_ok)
+    # stale: the age of its last word (`since`), whatever it was; else of its last success
+    last = s.since if s.state is SourceState.STALE else s.last_ok
+    age = None if last is None else max(0.0, now - last)
     detail = s.detail if s.name == "icmp" or s.state is not SourceState.OK else ""
     if detail:
         text.append(f" ({detail})", style="dim")

@@ -27,6 +27,7 @@ class Where(Enum):
     FLEET = "fleet"  # the fleet table, when it has the focus (FleetTable)
     MAIN = "main"  # the main screen (MainScreen)
     HOST = "host"  # the host view (HostScreen)
+    DUTY = "duty"  # both, about their host (DutyKeys: acknowledge, maintenance)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +67,12 @@ KEYS: tuple[Key, ...] = (
     Key("show_text", "v", "show_text", Where.MAIN, "show text",
         "show the current text for manual selection", False),
     Key("back", "escape", "back", Where.MAIN, "clear", "back / clear the filter", False),
+    Key("acknowledge", "a", "acknowledge", Where.DUTY, "ack",
+        "acknowledge the host's problem: I am on it (with a note)"),
+    Key("unacknowledge", "A", "unacknowledge", Where.DUTY, "un-ack",
+        "take the acknowledgement back", False),
+    Key("maintenance", "m", "maintenance", Where.DUTY, "maintenance",
+        "a maintenance window for the host (until when, why)", False),
     Key("back", "escape", "back", Where.HOST, "back", "back / clear the filter"),
     Key("copy_notice", "c", "copy_notice", Where.HOST, "copy text",
         "copy the current text (notice / request)"),
@@ -96,8 +103,8 @@ KEYS: tuple[Key, ...] = (
 # The side pane's key line: (id, its word there), in this order.
 SIDE_KEYS: tuple[tuple[str, str], ...] = (
     ("open_host", "host view"), ("copy_notice", "copy text"), ("show_text", "show text"),
-    ("goto_ip", "go to IP"), ("filter", "filter"), ("problems_only", "problems"),
-    ("pause", "pause"), ("help", "help"))
+    ("acknowledge", "ack"), ("maintenance", "maintenance"), ("goto_ip", "go to IP"),
+    ("filter", "filter"), ("problems_only", "problems"), ("pause", "pause"), ("help", "help"))
 
 DEFAULT_KEY: dict[str, str] = {k.id: k.key for k in KEYS}
 KEY_IDS = frozenset(DEFAULT_KEY)

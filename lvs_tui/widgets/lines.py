@@ -18,6 +18,7 @@ from rich.text import Text
 
 from lvs_tui.board import PAUSE_EVERY, Board, HostRow, no_pause
 from lvs_tui.config import Config, VantageKind
+from lvs_tui.duty_state import HostMark
 from lvs_tui.fleet import Side
 from lvs_tui.signals import AddressSignal, Reach
 from lvs_tui.state import Metric, StateStore
@@ -26,6 +27,7 @@ from lvs_tui.widgets.cells import (
     Palette,
     age_text,
     buckets,
+    duty_situation,
     mode_text,
     number_text,
     reach_text,
@@ -132,12 +134,13 @@ def fleet_lines(cfg: Config, board: Board, store: StateStore, palette: Palette,
     for n, r in enumerate(board.rows):
         if n % PAUSE_EVERY == 0:
             pause()
-        lines.append(fleet_line(cfg, r, store, cache, board.now, local))
+        lines.append(fleet_line(cfg, r, store, cache, board.now, local,
+                                board.marks.get(r.host.name)))
     return tuple(lines)
 
 
 def fleet_line(cfg: Config, row: HostRow, store: StateStore, cache: LineCache, now: float,
-               local: str) -> FleetLine:
+               local: str, mark: HostMark | None = None) -> FleetLine:
     h = row.host
     palette = cache.palette
     fixed = cache.hosts.get(h.name) or _host_cells(cfg, row, cache)
@@ -152,7 +155,8 @@ def fleet_line(cfg: Config, row: HostRow, store: StateStore, cache: LineCache, n
     cpu_stale = bool(sigs.monitoring_stopped)
     situation = row.situation
     sit = cache.cell(("sit", situation.id, situation.severity, situation.scope,
-                      situation.on_alert_page), lambda: _situation(row, palette))
+                      situation.on_alert_page, mark_key(mark)),
+                     lambda: _situation(row, palette, mark))
     cells = (
         fixed.name_bold if situation.is_problem else fixed.name,
         sit,
@@ -194,8 +198,17 @@ SITUATION_WIDTH = next(w for key, _, w in COLUMNS if key == "sit")
 ALERT_BADGE = " 5666"
 
 
-def _situation(row: HostRow, palette: Palette) -> Text:
+def mark_key(mark: HostMark | None) -> tuple[object, ...]:
+    if mark is None:
+        return ()
+    return (mark.maintenance is not None, mark.ack.who if mark.ack else None,
+            mark.stale_ack is not None, mark.flapping)
+
+
+def _situation(row: HostRow, palette: Palette, mark: HostMark | None = None) -> Text:
     sit = situation_text(row.situation, palette)
+    if mark is not None:
+        sit = duty_situation(sit, mark, palette)
     if row.situation.on_alert_page:  # the flag always shows: the word gives way to it
         sit.truncate(SITUATION_WIDTH - len(ALERT_BADGE))
         sit.rstrip()

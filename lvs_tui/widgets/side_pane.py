@@ -12,8 +12,9 @@ from textual.widgets import Static
 
 from lvs_tui.board import HostRow
 from lvs_tui.config import Config
+from lvs_tui.duty_state import HostMark
 from lvs_tui.fleet import Contact
-from lvs_tui.screens.desk import Guidance
+from lvs_tui.guidance import Guidance
 from lvs_tui.situation import Situation
 from lvs_tui.widgets.cells import Palette, age_text, color, mode_text, situation_text
 
@@ -117,8 +118,39 @@ def _office(cfg: Config, now: float) -> bool:
     return cfg.duty.office.is_office(datetime.fromtimestamp(now, cfg.duty.tz))
 
 
+def duty_lines(mark: HostMark | None, cfg: Config, now: float, palette: Palette) -> Text:
+    """Whose window and until when, who is on it since when, flapping."""
+    text = Text()
+    if mark is None:
+        return text
+    tz = cfg.duty.tz
+    w = mark.maintenance
+    if w is not None:
+        until = mark.maintenance_until
+        end = datetime.fromtimestamp(until, tz).strftime("%m-%d %H:%M") if until else "?"
+        routine = f" · {w.weekly.text}" if w.weekly else ""
+        text.append(f"维护中 至 {end}{routine} · {w.who}：{w.reason} ({w.id})\n",
+                    style="bold " + color(palette, "status-stale"))
+        text.append(" no bell, no notices; the incident opens when the window ends\n",
+                    style="dim")
+    if mark.ack is not None:
+        a = mark.ack
+        at = datetime.fromtimestamp(a.t, tz).strftime("%H:%M")
+        text.append(f"✓ acknowledged by {a.who} at {at} ({age_text(max(0.0, now - a.t))} ago)",
+                    style=color(palette, "status-ok"))
+        text.append(f" · {a.note}\n" if a.note else "\n")
+    elif mark.stale_ack is not None:
+        text.append(f"✓? {mark.stale_ack.who} acknowledged a milder state: worse now, "
+                    "acknowledge again (a)\n", style=color(palette, "status-warning"))
+    if mark.flapping:
+        text.append("⇅ flapping: one incident, one bell, until a quiet window\n",
+                    style=color(palette, "status-warning"))
+    return text
+
+
 def side_text(cfg: Config, row: HostRow | None, g: Guidance | None, now: float,
-              palette: Palette, keys: Sequence[tuple[str, str]]) -> Text:
+              palette: Palette, keys: Sequence[tuple[str, str]],
+              mark: HostMark | None = None) -> Text:
     if row is None:
         return Text("no host selected", style="dim")
     h, s = row.host, row.situation
@@ -135,6 +167,7 @@ def side_text(cfg: Config, row: HostRow | None, g: Guidance | None, now: float,
     if s.on_alert_page:
         text.append(" · on the 5666 page", style=color(palette, "status-down"))
     text.append("\n")
+    text.append_text(duty_lines(mark, cfg, now, palette))
     text.append_text(step_head(g, cfg, now, palette))
     if g is not None and g.current_text:
         text.append(f"c copies the {g.current_text} text\n", style="dim")
