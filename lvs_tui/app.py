@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 from textual import events
 from textual.app import App
@@ -52,6 +52,9 @@ from lvs_tui.widgets.theming import (
     theme_name,
 )
 
+if TYPE_CHECKING:
+    from lvs_tui.screens.main import MainScreen
+
 BELL_EVERY = 60.0  # seconds: at most one bell a minute, however many hosts turn red
 EVAL_PACE = 6.0  # wait this many times the last evaluation's CPU time before the next one
 IDLE_EVERY = 2.0  # re-evaluate this often even without new data: staleness is time
@@ -66,6 +69,13 @@ def check_keys(keys: dict[str, str]) -> list[str]:
     """One line per unknown binding id in the config's [keys]."""
     return [f"[keys].{k}: unknown action id; known: {', '.join(sorted(KEY_IDS))}"
             for k in keys if k not in KEY_IDS]
+
+
+@runtime_checkable
+class RefreshableScreen(Protocol):
+    """A screen that redraws itself from the app's newest view (a new board landed)."""
+
+    def refresh_view(self) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,8 +217,7 @@ class LvsApp(App[int]):
             return
         del self._source_workers[event.worker]
         why = event.worker.error or "stopped"
-        name = source.name if source.name != "sim" else "icmp"
-        self.store.set_source(SourceStatus(name, SourceState.DOWN, self.clock(),
+        self.store.set_source(SourceStatus(source.name, SourceState.DOWN, self.clock(),
                                            f"crashed: {why}"[:120]))
         self.set_timer(10.0, lambda: self._start_source(source))  # try again, calmly
 
@@ -340,9 +349,8 @@ class LvsApp(App[int]):
         self.view = view
         self._alert(view.board)
         for screen in self.screen_stack:
-            refresh = getattr(screen, "refresh_view", None)
-            if refresh is not None and screen is self.screen:
-                refresh()
+            if screen is self.screen and isinstance(screen, RefreshableScreen):
+                screen.refresh_view()
         self.prepare_host_charts()  # when the cursor's host is not the one built with it
         self._boards.set()
 
@@ -423,27 +431,32 @@ class LvsApp(App[int]):
         self.open_host(ranked[0])
         return None
 
-    def main_screen(self):  # type: ignore[no-untyped-def]
+    def main_screen(self) -> MainScreen | None:
         from lvs_tui.screens.main import MainScreen
 
         return next((s for s in self.screen_stack if isinstance(s, MainScreen)), None)
 
-    def copy_text(self, host: str, kind: str, text: str) -> None:
-        """Copy by every road, log it, toast where it went; modal when OSC 52 is unlikely.
-        OSC 52 goes out at once; tmux and the file are written off the UI thread."""
+    def copy_text(self, host: str, kind: str, text: str, missing: Sequence[str] = ()) -> None:
+        """Copy by every road, log it, toast where it went (and what the text still names as
+        missing); modal when OSC 52 is unlikely. OSC 52 goes out at once; tmux and the file
+        are written off the UI thread."""
         self.copy_to_clipboard(text)
-        self.run_worker(self._copy_roads(host, kind, text), group="copy",
+        self.run_worker(self._copy_roads(host, kind, text, tuple(missing)), group="copy",
                         exit_on_error=False)
 
-    async def _copy_roads(self, host: str, kind: str, text: str) -> None:
+    async def _copy_roads(self, host: str, kind: str, text: str,
+                          missing: tuple[str, ...]) -> None:
         label = f"{kind} text for {host}"
         result = await asyncio.to_thread(copy_out, text, f"{host}-{kind}", label,
                                          osc52_supported(), self.state_dir)
         self.last_copy = result
         lines = [f"copied {label}", f"→ {result.where}"]
+        if missing:
+            lines.append("缺：" + "、".join(missing) + "（补一条备注后再复制）")
         if result.file_error:
             lines.append(result.file_error)
-        self.notify("\n".join(lines), title="copied", timeout=6)
+        self.notify("\n".join(lines), title="copied", timeout=8 if missing else 6,
+                    severity="warning" if missing else "information")
         if not result.osc52:
             from lvs_tui.screens.modals import TextScreen
 
@@ -503,9 +516,9 @@ def _bind(func: Callable[[str], object], arg: str) -> Callable[[], object]:
 
 
 def make_app(config: Config, sources: Iterable[Source] = (), store: StateStore | None = None,
-             clock: Callable[[], float] = time.time, **kw: object) -> LvsApp:
+             clock: Callable[[], float] = time.time, **kw: Any) -> LvsApp:
     """The app, wired: tests pass the Sim or fakes, commands pass the real sources."""
-    return LvsApp(config, tuple(sources), store, clock, **kw)  # type: ignore[arg-type]
+    return LvsApp(config, tuple(sources), store, clock, **kw)
 
 
 __all__ = ["KEYS", "KEY_IDS", "LvsApp", "check_keys", "make_app", "theme_name"]

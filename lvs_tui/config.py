@@ -265,7 +265,7 @@ class TableReader:
     def bool_(self, name: str, default: bool) -> bool:
         return self._typed(name, (bool,), "true or false", default, False)
 
-    def num(self, name: str, default: float, low: float = 0.0, high: float = float("inf"),
+    def num(self, name: str, default: float | None, low: float = 0.0, high: float = float("inf"),
             integer: bool = False) -> Any:
         types: tuple[type, ...] = (int,) if integer else (int, float)
         value = self._typed(name, types, "an integer" if integer else "a number", None, False)
@@ -703,9 +703,9 @@ def _cross_check(file: str, errors: list[str], cfg: Config) -> None:
         if h.mode in (Mode.HA, Mode.SSL) and h.group and len(members) == 1:
             err(f"hosts[{i}].group", f"{h.group!r} has one member but mode {h.mode.value} "
                 "needs at least two")
-    for i, v in enumerate(cfg.vantages):
-        if v.idc and v.idc not in idc_ids:
-            err(f"vantages[{i}].idc", f"{v.idc!r} is not a known IDC")
+    for i, vantage in enumerate(cfg.vantages):
+        if vantage.idc and vantage.idc not in idc_ids:
+            err(f"vantages[{i}].idc", f"{vantage.idc!r} is not a known IDC")
     _known(err, "notice.mentions", cfg.notice.mentions, contact_ids)
     host_names_ = {h.name for h in fleet.hosts}
     for i, m in enumerate(cfg.notice.prepared):

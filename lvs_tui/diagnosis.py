@@ -16,6 +16,7 @@ import time as _time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, tzinfo
+from typing import Any
 
 from lvs_tui.config import Config, Duty
 from lvs_tui.fleet import Fleet, Host, Mode, Side, Vip
@@ -146,7 +147,7 @@ def diagnose(sig: HostSignals, duty: Duty, names: Mapping[str, str],
     evidence: list[str] = []
     if sig.on_alert_page:
         evidence.append("5666 告警页面列出了该主机的地址")
-    base = dict(host=host.name, on_alert_page=sig.on_alert_page)
+    base: dict[str, Any] = dict(host=host.name, on_alert_page=sig.on_alert_page)
     if inner and outer and inner.down_from and outer.down_from:
         return _both_dark(sig, duty, inner, outer, evidence, now, base)
     for v in (inner, outer):

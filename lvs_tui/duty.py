@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import getpass
 import threading
+import time
 import uuid
 from collections import deque
 from collections.abc import Callable
@@ -47,6 +48,7 @@ if TYPE_CHECKING:  # imported lazily at run time: either may fail to load and be
     from lvs_tui.incidents import Event, IncidentLog
     from lvs_tui.runbook import Runbook
     from lvs_tui.sending import SendResult
+    from lvs_tui.texts import TextContext
 
 T = TypeVar("T")
 NOTE_PROMPT = "备注（一行，写进事件记录和之后的通报；可空，回车跳过）"
@@ -91,6 +93,9 @@ class DutyDesk:
         self._changes: dict[str, deque[float]] = {}  # host -> times it went ok <-> trouble
         self._troubled: dict[str, bool] = {}
         self._flapping: set[str] = set()
+        self._started: dict[str, float] = {}  # host -> start of its open incident
+        self._earlier: dict[str, list[float]] = {}  # host -> starts of closed incidents
+        self._routes: dict[str, str] = {}  # address -> this terminal's source toward it
         self._load()
 
     def _load_runbook(self) -> Runbook | None:
@@ -115,6 +120,12 @@ class DutyDesk:
             self._confirmed = {h: tuple(cs) for h, cs in confirmed.items()}
             found = self.incidents.last_actions(tuple(a for a, _ in ATTACHED))
             self._actions = {k: e.detail for k, e in found.items()}
+            recent = max(1, self.cfg.notice.recurrence_days) * 86400.0
+            for inc in self.incidents.incidents(since=time.time() - recent):
+                if inc.is_open:
+                    self._started[inc.host] = inc.started
+                else:
+                    self._earlier.setdefault(inc.host, []).append(inc.started)
             self.catch_up()
         except Exception as exc:
             self._trouble(exc, None)
@@ -182,6 +193,8 @@ class DutyDesk:
                 elif host in self._in_maintenance:
                     ended = self._in_maintenance.pop(host)
                     note = {"after_maintenance": ended.id, "maintenance_reason": ended.reason}
+                if s.is_problem:
+                    self.prepare(row)
                 if host in self._flapping and not s.is_problem:
                     continue
                 if log is None:
@@ -195,6 +208,20 @@ class DutyDesk:
             return
         if wrote:  # a board that changed nothing proves nothing about the log
             self._fine(now)
+
+    def prepare(self, row: HostRow) -> None:
+        """Look up what `context` needs from the system for this host (blocking: the CLI,
+        or the evaluation thread): this terminal's source toward its addresses."""
+        self._route(row.situation.down_addresses or (row.host.internal, row.host.external))
+
+    def _route(self, addresses: tuple[str, ...]) -> None:
+        """This terminal's source address toward each (a kernel route lookup: no packet is
+        sent), for the network handoff; looked up here, off the UI thread, once each."""
+        from lvs_tui.probes.route import source_address
+
+        for a in addresses:
+            if a not in self._routes:
+                self._routes[a] = source_address(a) or ""
 
     def _track_flapping(self, host: str, trouble: bool, now: float) -> None:
         duty = self.cfg.duty
@@ -360,11 +387,13 @@ class DutyDesk:
         self._duty_write_now("", now, "silence_end", sid, "", {"who": self.operator})
         return s
 
-    async def add_window_async(self, target: str, now: float, **kw: object) -> Window:
+    async def add_window_async(self, target: str, now: float, *,
+                               seconds: float | None = None, until: float | None = None,
+                               reason: str = "") -> Window:
         """`m` in the dashboard: the same checks and write, on the writer thread."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(
-            self._writer, lambda: self.add_window(target, now, **kw))  # type: ignore[arg-type]
+        return await loop.run_in_executor(self._writer, lambda: self.add_window(
+            target, now, seconds=seconds, until=until, reason=reason))
 
     @staticmethod
     def _host_key(hosts: frozenset[str]) -> str:
@@ -403,7 +432,13 @@ class DutyDesk:
             with self._lock:
                 self._incident_of[host] = None
                 self._confirmed[host] = ()
+                if host in self._started:
+                    self._earlier.setdefault(host, []).append(self._started.pop(host))
             return
+        if event.kind is EventKind.OPENED or host not in self._started:
+            inc = self.incidents.open_incident(host) if self.incidents else None
+            if inc is not None:
+                self._started[host] = inc.started
         if self._incident_of.get(host) == event.incident:
             return
         assert self.incidents is not None
@@ -449,7 +484,8 @@ class DutyDesk:
     # -- runbook and texts -----------------------------------------------------------------
     def note_prompt(self, confirmation: str) -> str:
         """What the note asked with a confirmation is for (the runbook's own question)."""
-        return NOTE_PROMPT
+        asked = self.runbook.note_prompt(confirmation) if self.runbook else ""
+        return f"{asked}（一行，可空；回车跳过）" if asked else NOTE_PROMPT
 
     def guide(self, row: HostRow, now: float) -> Guidance:
         kinds = text_kinds()
@@ -462,25 +498,64 @@ class DutyDesk:
                      self.confirmations(row.host.name), now)
         except Exception as exc:
             return Guidance(row.host.name, note=f"runbook error: {exc}"[:200], kinds=kinds)
-        current = p.texts[0] if p.texts else ("initial" if row.situation.is_problem else None)
+        labels = dict(self.runbook.confirmations)
+        window = self._duty.maintenance(row.host.name, now, self.cfg.duty.tz)
+        if window is not None:  # planned work: no step to walk, nobody to call, no notice
+            return Guidance(row.host.name, note=f"in maintenance ({window.id}): no runbook "
+                            "step, no notice until the window ends", labels=labels)
+        offered = self._offered(row, now, kinds)
+        current = next((k for k in p.texts if k in offered), None)
+        if current is None and row.situation.is_problem and "initial" in offered:
+            current = "initial"
         first = [current] if current else []
-        return Guidance(row.host.name, p, current, labels=dict(self.runbook.confirmations),
-                        kinds=tuple(dict.fromkeys([*first, *kinds])))
+        return Guidance(row.host.name, p, current, labels=labels,
+                        kinds=tuple(dict.fromkeys([*first, *offered])))
+
+    def _offered(self, row: HostRow, now: float, kinds: tuple[str, ...]) -> tuple[str, ...]:
+        """The kinds that may be written now: not a recovered notice for a host still down,
+        not an update with no progress to tell."""
+        from lvs_tui import texts
+
+        try:
+            ctx = self.context(row, now)
+        except ValueError:
+            return kinds
+        return tuple(k for k in kinds if not texts.refusal(k, ctx))
+
+    def context(self, row: HostRow, now: float) -> TextContext:
+        """Every fact a text may say of this host now, from memory (safe on the UI thread):
+        the operator's notes, the incident's start, earlier incidents, attachments, routes."""
+        from lvs_tui import texts
+
+        if self.runbook is None:
+            raise ValueError(self.note or "runbook not loaded")
+        host = row.host.name
+        down = row.situation.down_addresses or (row.host.internal, row.host.external)
+        return texts.context(
+            self.cfg, row.situation, row.host, self.confirmations(host), now,
+            runbook=self.runbook, notes=self.notes(host),
+            earlier=tuple(self._earlier.get(host, ())), first_seen=self._started.get(host),
+            traceroute=self.handoff_attachments(host), signals=row.signals,
+            sources=tuple(dict.fromkeys(r for a in down if (r := self._routes.get(a)))))
 
     def text(self, row: HostRow, kind: str, now: float) -> str:
-        """A generated text; raises ValueError with a one-line reason when it cannot be made."""
+        """A generated text; raises ValueError with a one-line reason when it cannot be made
+        (or must not be: a recovered notice for a host still down)."""
         try:
             from lvs_tui import texts
 
-            ctx = texts.context(self.cfg, row.situation, row.host,
-                                self.confirmations(row.host.name), now,
-                                runbook=self.runbook,
-                                traceroute=self.handoff_attachments(row.host.name),
-                                sources=texts.handoff_sources(self.cfg, row.situation,
-                                                              row.signals))
-            return texts.render(kind, ctx)
+            return texts.render(kind, self.context(row, now))
         except Exception as exc:
             raise ValueError(f"cannot generate the {kind} text: {exc}") from None
+
+    def missing(self, row: HostRow, kind: str, now: float) -> tuple[str, ...]:
+        """The fields `kind` still names as missing (借用时间、库存位置…): said on copy."""
+        try:
+            from lvs_tui import texts
+
+            return texts.missing_fields(kind, self.context(row, now))
+        except Exception:
+            return ()
 
     def handoff_attachments(self, host: str) -> str:
         """The newest traceroute and diagnostics output, for the network handoff text."""

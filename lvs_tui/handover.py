@@ -11,8 +11,8 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, tzinfo
 
 from lvs_tui.duty_state import DutyState
-from lvs_tui.incidents import Event, EventKind, Incident
 from lvs_tui.texts import TextKind
+from lvs_tui.timeline import Event, EventKind, Incident
 
 SITUATION_ZH: dict[str, str] = {
     "ok": "正常",

@@ -318,6 +318,8 @@ def _fill(text: str, fields: dict[str, str]) -> str:
 
 
 # -- loading -----------------------------------------------------------------------------------
+# The one place this module reads a file (as config.py reads the config): the engine above
+# is pure, and callers (the duty service, the commands) load once and pass the Runbook on.
 
 
 def load_runbook(path: str | Path | None = None) -> Runbook:

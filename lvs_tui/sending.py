@@ -109,8 +109,9 @@ class WebhookSender:
                               f"{self.settings.rate_per_minute} messages a minute reached: "
                               f"next in {wait:.0f} s", now, to)
         self.limit.take(now)
-        body = {"msgtype": "text",
-                "text": {"content": text, "mentioned_mobile_list": list(mentioned_mobiles)}}
+        body: dict[str, object] = {"msgtype": "text",
+                                   "text": {"content": text,
+                                            "mentioned_mobile_list": list(mentioned_mobiles)}}
         outcome, detail = await self._post(url, body)
         return SendResult(self.channel, outcome, detail, now, to)
 
@@ -206,7 +207,9 @@ def _smtp_why(exc: BaseException) -> str:
         (addr, (code, text)), *_ = exc.recipients.items()
         return f"{addr} refused: {code} {text.decode(errors='replace')}"[:200]
     if isinstance(exc, smtplib.SMTPResponseException):
-        return f"{exc.smtp_code} {exc.smtp_error.decode(errors='replace')}"[:200]
+        why = exc.smtp_error  # bytes from smtplib, str in typeshed's union
+        why = why.decode(errors="replace") if isinstance(why, bytes) else why
+        return f"{exc.smtp_code} {why}"[:200]
     return f"{type(exc).__name__}: {exc}"[:200]
 
 

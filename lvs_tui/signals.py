@@ -223,7 +223,7 @@ def fleet_signals(cfg: Config, store: StateStore, now: float,
                 continue  # this vantage does not probe this address
             key = (v.id, addr)
             hit = memo.get(key)
-            if ill:
+            if ill and hv is not None:  # (ill implies hv; said again for the type checker)
                 if hit is None or hit[0] != hv:
                     hit = (hv, AddressSignal(addr, sides[addr], v.id, Reach.UNKNOWN,
                                              detail=f"vantage unhealthy: {hv.detail}"))

@@ -204,7 +204,7 @@ class Sim:
     """The simulated fleet: `run(store)` feeds a store in (scaled) real time; `fill(store, k)`
     feeds it up to simulated second k at once (for `check --demo --at`)."""
 
-    name = "sim"
+    name = "icmp"  # the source id its health is under: it stands in for the local prober
     mode = "simulated"
 
     def __init__(self, scenario: str = "shift", seed: int = 1, speed: float = 1.0,
@@ -365,7 +365,7 @@ class Sim:
         if k % 10:
             return
         t = self.t0 + k
-        store.set_source(SourceStatus("icmp", SourceState.OK, t, "simulated", t))
+        store.set_source(SourceStatus(self.name, SourceState.OK, t, "simulated", t))
         store.set_source(SourceStatus("zabbix", SourceState.OK, t, "simulated 6.0", t))
         for vid, _, _ in REMOTES:
             store.set_source(SourceStatus(f"vantage:{vid}", SourceState.OK, t, "simulated", t))

@@ -21,8 +21,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from functools import lru_cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 # A module import, not names: runbook.py imports TextKind from here (one list of kinds).
@@ -181,16 +179,11 @@ class TextContext:
         return min((t for _, t in self.confirmations), default=self.now)
 
 
-@lru_cache(maxsize=8)
-def _runbook(path: str) -> Runbook:
-    return _rb.load_runbook(path)
-
-
 def context(cfg: Config, situation: Situation, host: Host,
             confirmations: tuple[tuple[str, float], ...], now: float, *,
-            runbook: Runbook | None = None, **extras: Any) -> TextContext:
-    """A context for `render`; without `runbook`, the config's runbook file (read once)."""
-    rb = runbook or _runbook(str(Path(cfg.runbook)))
+            runbook: Runbook, **extras: Any) -> TextContext:
+    """A context for `render`; the caller loaded the runbook (texts read no file)."""
+    rb = runbook
     for key in ("earlier", "sources"):
         if key in extras:
             extras[key] = tuple(extras[key])
@@ -198,13 +191,6 @@ def context(cfg: Config, situation: Situation, host: Host,
         extras["notes"] = dict(extras["notes"])
     return TextContext(host=host, cfg=cfg, situation=situation, runbook=rb,
                        confirmations=tuple(confirmations), now=now, **extras)
-
-
-def handoff_sources(cfg: Config, situation: Situation, signals: HostSignals
-                    ) -> tuple[str, ...]:
-    """Kept for the desk until it passes `signals=` and `sources=` (the route lookup): the
-    remote sources now come from the config and the signals, so this adds nothing."""
-    return ()
 
 
 def refusal(kind: TextKind | str, ctx: TextContext) -> str:

@@ -38,6 +38,15 @@ fi
 echo "== lint"
 .venv/bin/ruff check lvs_tui tests benchmarks lab scripts
 
+# The layer contracts of pyproject.toml, following imports transitively; a module a contract
+# names that does not exist fails here.
+echo "== layers"
+.venv/bin/lint-imports
+
+# The type checker over the package (settings in pyproject.toml [tool.mypy]).
+echo "== types"
+.venv/bin/mypy
+
 if [ "$(id -u)" = 0 ] && [ $# -eq 0 ]; then
     # The Zabbix benchmark against the real server: calls and seconds per refresh cycle
     # versus a naive per-host loop (fails only if a cycle needs more than 6 calls).

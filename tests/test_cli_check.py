@@ -172,3 +172,31 @@ def test_network_handoff_names_the_vantages_it_fails_from(capsys) -> None:
     out = capsys.readouterr().out
     assert ("198.51.100.251（电信探测点）、203.0.113.252（联通探测点）、"
             "203.0.113.253（移动探测点）") in out
+
+
+def test_one_shot_check_does_not_claim_host_down_for_an_outage_older_than_itself() -> None:
+    """A host already silent when `check` started, its monitoring data still recent: the
+    one-shot check says the cause is undecided (it cannot wait for the data to go stale);
+    an outage that began while it listened is judged as the dashboard judges it."""
+    from lvs_tui.board import evaluate
+    from lvs_tui.commands.check import (
+        UNDECIDED,
+        default_listen,
+        mark_undecided,
+        undecided_rows,
+    )
+    from lvs_tui.sim import Sim
+    from lvs_tui.state import StateStore
+
+    t0 = 1_790_000_000.0
+    sim = Sim("single-host-down", start=t0)  # dies at t=60
+    store = StateStore()
+    sim.fill(store, 90)
+    board = evaluate(sim.config, store, t0 + 90)
+    row = board.row("lvs-cernet-01")
+    assert row.situation.id.value == "host_down" and row.signals.monitoring_stopped is False
+    assert undecided_rows(board, t0 + 70) == ("lvs-cernet-01",)  # began before the check
+    assert undecided_rows(board, t0 + 30) == ()  # began while it listened
+    marked = mark_undecided(board, t0 + 70).row("lvs-cernet-01")
+    assert marked.situation.evidence[0] == UNDECIDED
+    assert default_listen(sim.config) >= sim.config.duty.window * sim.config.duty.interval

@@ -19,6 +19,7 @@ from lvs_tui.screens.host import HostScreen
 from lvs_tui.sim import Sim
 from lvs_tui.state import SourceState, StateStore
 from lvs_tui.texts import TextKind
+from lvs_tui.widgets.vantage_matrix import matrix_rows
 from tests.test_ui_rig import T0, VICTIM, rig
 
 
@@ -213,6 +214,8 @@ def test_a_silenced_vantage_is_unknown_never_down(tmp_path: Path) -> None:
         assert not any(s.reach.value == "down" for s in row.signals.addresses
                        if s.vantage in lost)
         assert any("已静默" in s.detail for s in row.signals.addresses if s.vantage in lost)
+        cells = [c.plain for _, cs in matrix_rows(sim.config, row, {}, T0 + 120) for c in cs]
+        assert any("silenced" in c for c in cells) and not any("down" in c for c in cells)
     desk.close()
 
 

@@ -1,19 +1,24 @@
 """The pure core never does I/O: no UI toolkit, no network clients, no processes.
 
 Diagnosis, the runbook engine and the texts must stay runnable in a test, a thread or a
-`check` command without a terminal or a network. Imports are read with `ast`, so a module
-is checked without being imported; modules that do not exist yet are skipped.
+`check` command without a terminal or a network. The layer contracts in pyproject.toml
+(`lint-imports`, run by scripts/test.sh) follow imports transitively; this test reads each
+pure module's own imports with `ast` (also `__import__` calls, which the contracts do not
+see), fails for a listed module that does not exist, and keeps its list equal to the
+contract's.
 """
 
 from __future__ import annotations
 
 import ast
+import tomllib
 from pathlib import Path
 
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "lvs_tui"
-PURE = ("fleet", "config", "state", "situation", "signals", "diagnosis", "runbook", "texts")
+PURE = ("fleet", "config", "state", "situation", "signals", "diagnosis", "runbook", "texts",
+        "board", "guidance", "handover", "timeline", "duty_state")
 FORBIDDEN = ("textual", "httpx", "pyzabbix", "icmplib", "socket", "subprocess",
              "lvs_tui.probes", "lvs_tui.screens", "lvs_tui.widgets", "lvs_tui.app")
 
@@ -40,8 +45,7 @@ def violations(names: set[str]) -> list[str]:
 @pytest.mark.parametrize("module", PURE)
 def test_pure_module_imports_nothing_impure(module: str) -> None:
     path = PACKAGE / f"{module}.py"
-    if not path.is_file():
-        pytest.skip(f"lvs_tui/{module}.py does not exist yet")
+    assert path.is_file(), f"lvs_tui/{module}.py is listed as pure but does not exist"
     assert violations(imported(ast.parse(path.read_text(encoding="utf-8")))) == []
 
 
@@ -51,3 +55,11 @@ def test_the_checker_catches_hidden_imports() -> None:
     assert violations(imported(tree)) == ["lvs_tui.probes", "lvs_tui.probes.icmp", "socket",
                                           "subprocess", "textual.app", "textual.app.App"]
     assert violations(imported(ast.parse("import socketserver\nimport textualize\n"))) == []
+
+
+def test_the_list_is_the_layer_contracts_list() -> None:
+    """One list of pure modules: the import-linter contract names the same ones."""
+    pyproject = tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text(encoding="utf-8"))
+    contracts = pyproject["tool"]["importlinter"]["contracts"]
+    pure = next(c for c in contracts if c["name"].startswith("the pure core"))
+    assert sorted(pure["source_modules"]) == sorted(f"lvs_tui.{m}" for m in PURE)

@@ -291,7 +291,8 @@ def walk_context(kind: TextKind, minute: float) -> tuple[Config, object]:
     ctx = context(sim.config, row.situation, row.host, tuple((n, t) for n, t, _ in done), now,
                   notes=notes, earlier=EARLIER, signals=row.signals,
                   sources=(TERMINAL,), first_seen=at(SUNDAY),
-                  recovered_at=at(SUNDAY) + 320 * 60 if kind is TextKind.RECOVERED else None)
+                  recovered_at=at(SUNDAY) + 320 * 60 if kind is TextKind.RECOVERED else None,
+                  runbook=RB)
     return sim.config, ctx
 
 
@@ -510,8 +511,8 @@ def test_source_address_is_the_kernels_route_lookup() -> None:
     assert source_address("not an address") is None
 
 
-def test_context_reads_the_configured_runbook_and_takes_str_kinds() -> None:
-    ctx = context(CFG, DOWN, CERNET, FAILED, T0 + 1380)
+def test_context_takes_the_configured_runbook_and_str_kinds() -> None:
+    ctx = context(CFG, DOWN, CERNET, FAILED, T0 + 1380, runbook=load_runbook(CFG.runbook))
     assert ctx.runbook.steps == RB.steps
     assert render("reboot", ctx) == render(TextKind.REBOOT, ctx)
 

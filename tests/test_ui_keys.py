@@ -61,7 +61,8 @@ async def test_red_host_on_top_with_title_and_header(tmp_path: Path) -> None:
 
 async def test_own_checks_show_who_comes_after_them(tmp_path: Path) -> None:
     """One side down starts with the operator's own checks, which call nobody: the side
-    pane names who comes after them (the network duty) instead of no contact at all."""
+    pane names who comes after them instead of no contact at all: 5666, who know who is on
+    network duty (the runbook: "QQ 联系 5666 咨询网络组值班人员")."""
     r = rig(tmp_path, "side-down", at=120)
     async with r.app.run_test(size=(120, 40)) as pilot:
         await r.app.next_board()
@@ -69,7 +70,7 @@ async def test_own_checks_show_who_comes_after_them(tmp_path: Path) -> None:
         assert table(r.app).host_under_cursor() == "lvs-unicom-02"
         side = str(r.app.screen.query_one("#side-text").render())
         assert "▶ 基本检查" in side
-        assert "then ☎ 网络组值班" in side and "010-00000004" in side
+        assert "then ☎ 5666 值班室" in side and "010-62675666" in side
 
 
 async def test_situation_word_gives_way_to_the_5666_flag(tmp_path: Path) -> None:
@@ -259,7 +260,8 @@ async def test_copy_puts_the_exact_notice_in_the_clipboard_and_a_file(tmp_path: 
         p = plan(rb, row.situation, row.host, cfg, (), board.now)
         kind = p.texts[0]
         expected = texts.render(kind, texts.context(cfg, row.situation, row.host, (),
-                                                    board.now, runbook=rb))
+                                                    board.now, runbook=rb,
+                                                    signals=row.signals))
         assert r.app.clipboard == expected
         assert "lvs-cernet-01" in expected
         copied = r.app.last_copy
@@ -304,7 +306,8 @@ async def test_host_view_texts_cycle_and_copy_each_kind(tmp_path: Path) -> None:
         await open_host_view(r, pilot)
         screen = r.app.screen
         seen = set()
-        for _ in range(6):
+        offered = screen.guidance().kinds
+        for _ in range(len(offered)):
             kind = screen.shown_kind(screen.guidance())
             seen.add(kind)
             await pilot.press("c")
@@ -313,7 +316,8 @@ async def test_host_view_texts_cycle_and_copy_each_kind(tmp_path: Path) -> None:
             assert r.app.last_copy is not None and kind in r.app.last_copy.label
             await pilot.press("n")
             await pilot.pause()
-        assert {"initial", "reboot", "network", "recovered"} <= seen
+        assert seen == set(offered) and {"initial", "reboot", "network"} <= seen
+        assert "recovered" not in seen  # the host is down: no recovered notice offered
         await pilot.press("r")  # 6 h: no history source here, the chart says so
         await pilot.pause()
         assert "only the last hour" in str(screen.query_one("#zabbix-title").render())
@@ -697,7 +701,7 @@ async def test_copied_network_handoff_names_the_carrier_it_fails_from(tmp_path: 
         await r.app.workers.wait_for_complete()  # copying runs off the UI thread
         await pilot.pause()
         assert "网络组值班你好" in r.app.clipboard
-        assert "源 IP：联通 (probe-unicom)\n" in r.app.clipboard
+        assert "源 IP：203.0.113.252（联通探测点）\n" in r.app.clipboard  # its source
 
 
 async def test_remapped_keys_show_in_footer_help_side_pane_and_palette(tmp_path: Path
@@ -853,3 +857,7 @@ async def test_m_puts_the_host_in_maintenance_from_the_dashboard(tmp_path: Path)
         assert "维护中" in "".join(seg.text for seg in line.cells[1])
         side = str(r.app.screen.query_one("#side-text").render())
         assert "维护中" in side and "更换电源" in side
+        assert "in maintenance" in side and "☎" not in side  # nobody to call, no step
+        await pilot.press("c")
+        await pilot.pause()
+        assert r.app.last_copy is None  # no notice offered

@@ -13,6 +13,7 @@ import json
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from rich.cells import cell_len
@@ -41,12 +42,34 @@ def add_source_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--at", type=float, default=300.0, metavar="SECONDS",
                    help="simulated seconds since the start (with --demo; default 300)")
     p.add_argument("--seed", type=int, default=1, help="simulation seed (with --demo)")
+    add_clock_option(p)
     p.add_argument("--listen", type=float, default=None, metavar="SECONDS",
                    help="with --config: how long to collect before judging "
                         "(default: enough for the hysteresis)")
     p.add_argument("--db", metavar="PATH", type=Path, default=None,
                    help="incident log with the acknowledgements, maintenance windows and "
                         "silences (default: the real one; the demo's with --demo)")
+
+
+def add_clock_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--clock", metavar="'YYYY-MM-DD HH:MM'", default=None,
+                   help="with --demo: the simulated wall clock (duty time zone), e.g. "
+                        "'2026-11-29 03:00' for a Sunday night drill")
+
+
+def demo_clock(args: argparse.Namespace) -> float | None:
+    """--clock as epoch seconds in the demo's duty time zone; None when not given.
+    Raises ValueError with one line naming the value."""
+    text = getattr(args, "clock", None)
+    if text is None:
+        return None
+    from lvs_tui.duty_state import DutyInputError, parse_until
+    from lvs_tui.sim import demo_config
+
+    try:
+        return parse_until(text, demo_config().duty.tz)
+    except DutyInputError:
+        raise ValueError(f"--clock {text!r}: expected like '2026-11-29 03:00'") from None
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -67,23 +90,65 @@ def collect(args: argparse.Namespace) -> tuple[Config, Board] | None:
         if args.at < 0:
             print(f"--at {args.at:g}: simulated seconds must be >= 0", file=sys.stderr)
             return None
-        sim = Sim(args.scenario, seed=args.seed, start=DEMO_EPOCH)
+        try:
+            clock = demo_clock(args)
+        except ValueError as exc:
+            print(exc, file=sys.stderr)
+            return None
+        # --clock is the wall clock at the judged moment, --at seconds after the start
+        start = DEMO_EPOCH if clock is None else clock - int(args.at)
+        sim = Sim(args.scenario, seed=args.seed, start=start)
         store = StateStore()
         sim.fill(store, int(args.at))
-        return sim.config, _judge(args, sim.config, store, DEMO_EPOCH + int(args.at))
+        return sim.config, _judge(args, sim.config, store, start + int(args.at))
     cfg = load_config(args)
     if cfg is None:
         return None
     store = StateStore()
-    listen = args.listen or (cfg.duty.hysteresis + 2) * cfg.duty.interval + cfg.duty.ping_timeout
-    asyncio.run(_listen(cfg, store, listen))
-    return cfg, _judge(args, cfg, store, time.time())
+    started = time.time()
+    asyncio.run(_listen(cfg, store, args.listen or default_listen(cfg)))
+    board = _judge(args, cfg, store, time.time())
+    if cfg.zabbix.enabled and undecided_rows(board, started) and args.listen is None:
+        # An outage older than this check, with monitoring data still recent: one more
+        # Zabbix refresh may show the host alive (a value newer than the outage).
+        asyncio.run(_listen(cfg, store, cfg.zabbix.interval + cfg.zabbix.timeout))
+        board = _judge(args, cfg, store, time.time())
+    return cfg, mark_undecided(board, started)
+
+
+def default_listen(cfg: Config) -> float:
+    """Long enough to judge loss over a full window, and for the hysteresis."""
+    d = cfg.duty
+    return max(d.window, d.hysteresis + 2) * d.interval + d.ping_timeout
+
+
+UNDECIDED = "原因未定：检查开始时已中断，监控数据仍是新的，一次检查无法断定宕机还是路径不通"
+
+
+def undecided_rows(board: Board, started: float) -> tuple[str, ...]:
+    """Hosts judged host_down whose outage began before the check listened, while their
+    monitoring data is still recent: a one-shot check cannot tell a dead host from a
+    broken path there (the dashboard can: it sees the monitoring go stale)."""
+    return tuple(r.host.name for r in board.rows
+                 if r.situation.id is SituationId.HOST_DOWN
+                 and r.situation.since is not None and r.situation.since <= started
+                 and r.signals.monitoring_stopped is False)
+
+
+def mark_undecided(board: Board, started: float) -> Board:
+    names = set(undecided_rows(board, started))
+    if not names:
+        return board
+    rows = tuple(replace(r, situation=replace(r.situation,
+                                              evidence=(UNDECIDED, *r.situation.evidence)))
+                 if r.host.name in names else r for r in board.rows)
+    return replace(board, rows=rows)
 
 
 def _judge(args: argparse.Namespace, cfg: Config, store: StateStore, now: float) -> Board:
     """The board with the duty's state of the incident log (silences, acknowledgements,
     maintenance, flapping) when there is one; only read, never written."""
-    desk = _duty(args, cfg)
+    desk = duty_desk(args, cfg)
     if desk is None:
         return evaluate(cfg, store, now)
     try:
@@ -95,7 +160,7 @@ def _judge(args: argparse.Namespace, cfg: Config, store: StateStore, now: float)
             desk.incidents.close()
 
 
-def _duty(args: argparse.Namespace, cfg: Config) -> DutyDesk | None:
+def duty_desk(args: argparse.Namespace, cfg: Config) -> DutyDesk | None:
     from lvs_tui.incidents import IncidentLog, IncidentLogError, default_path, demo_path
 
     path = getattr(args, "db", None) or (demo_path() if args.demo else default_path())
@@ -145,6 +210,7 @@ def as_json(cfg: Config, row: HostRow, p: Plan | None, mark: HostMark | None = N
                    "single_point": [v.address for v in s.impact.single_point],
                    "service_unaffected": s.impact.service_unaffected},
         "on_alert_page": s.on_alert_page,
+        "undecided": UNDECIDED in s.evidence,
         **duty_json(mark),
     }
 
@@ -201,8 +267,9 @@ def table(cfg: Config, rows: Sequence[HostRow], ps: dict[str, Plan],
         p = ps.get(r.host.name)
         c = p.contacts_now[0] if p and p.contacts_now else None
         then = p.contacts_then[0] if p and p.contacts_then else None
+        sid = r.situation.id.value + ("?" if UNDECIDED in r.situation.evidence else "")
         out.append(_line(r.host.name, cfg.fleet.idc(r.host.idc).name, r.host.mode.badge,
-                         r.situation.id.value, r.situation.severity.word,
+                         sid, r.situation.severity.word,
                          p.step.id if p and p.step else "-",
                          f"{c.name} {c.phone}" if c else
                          f"then {then.name} {then.phone}" if then else "-"))

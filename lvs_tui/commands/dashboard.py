@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # imported when run: the CLI starts without loading the console
+    from lvs_tui.config import Config
+    from lvs_tui.incidents import IncidentLog
+    from lvs_tui.probes import Source
 
 
 def run(args: argparse.Namespace) -> int:
@@ -34,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _sources(cfg):  # type: ignore[no-untyped-def]
+def _sources(cfg: Config) -> list[Source]:
     try:
         from lvs_tui.probes.wiring import real_sources
 
@@ -44,7 +50,7 @@ def _sources(cfg):  # type: ignore[no-untyped-def]
         return []
 
 
-def _incident_log() -> object | None:
+def _incident_log() -> IncidentLog | None:
     try:
         from lvs_tui.incidents import IncidentLog
 

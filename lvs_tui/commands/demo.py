@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from lvs_tui.incidents import IncidentLog
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -19,6 +23,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--theme", default=None, help="dark, light, high-contrast, colorblind "
                                                  "or a .tcss theme file")
     p.add_argument("--scale", type=int, default=1, help="fleet size multiplier (12 ≈ 500 hosts)")
+    p.add_argument("--clock", metavar="'YYYY-MM-DD HH:MM'", default=None,
+                   help="start the simulated wall clock here (duty time zone), e.g. "
+                        "'2026-11-29 03:00': office hours, weekends and holidays as then")
     p.set_defaults(func=run)
 
 
@@ -39,15 +46,22 @@ def run(args: argparse.Namespace) -> int:
         except ThemeError as exc:
             print(exc, file=sys.stderr)
             return 2
+    from lvs_tui.commands.check import demo_clock
+
+    try:
+        start = demo_clock(args)
+    except ValueError as exc:
+        print(exc, file=sys.stderr)
+        return 2
     cfg = demo_config(args.scale) if args.scale > 1 else None
-    sim = Sim(args.scenario, seed=args.seed, speed=args.speed, config=cfg)
+    sim = Sim(args.scenario, seed=args.seed, speed=args.speed, config=cfg, start=start)
     desk = DutyDesk(sim.config, incidents=_demo_log(), live=False)
     app = make_app(sim.config, [sim], StateStore(), clock=sim.now, desk=desk, theme=theme)
     app.run()
     return 0
 
 
-def _demo_log() -> object | None:
+def _demo_log() -> IncidentLog | None:
     """The demo keeps its incidents apart from the real log, at a stable path, so that
     `lvs-tui handover --demo` reads them after the console was killed and started again."""
     try:

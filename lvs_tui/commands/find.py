@@ -7,7 +7,7 @@ import sys
 
 from lvs_tui.commands.common import add_config_option, load_config
 from lvs_tui.config import Config
-from lvs_tui.fleet import Fleet, Host, Owner
+from lvs_tui.fleet import Contact, Fleet, Host, Owner
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -77,5 +77,5 @@ def _known(fleet: Fleet, contact_id: str) -> bool:
     return any(c.id == contact_id for c in fleet.contacts)
 
 
-def _person(c) -> str:
+def _person(c: Contact) -> str:
     return f"{c.name} {c.phone}".strip()

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 
 from lvs_tui.board import Board
-from lvs_tui.commands.check import add_source_options, collect
+from lvs_tui.commands.check import add_source_options, collect, duty_desk
 from lvs_tui.config import ConfigError
-from lvs_tui.probes.route import source_address
-from lvs_tui.texts import TextKind, context, render
+from lvs_tui.duty import DutyDesk
+from lvs_tui.texts import TextKind, render
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -21,8 +22,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("target", metavar="HOST_OR_IP", help="host name, or any address it owns")
     p.add_argument("--kind", default="initial", choices=[k.value for k in TextKind],
                    help="which text (default: initial)")
-    p.add_argument("--cause", default="", help="what is known of the cause (e.g. 疑似电源故障)")
-    p.add_argument("--progress", default="", help="update: what happened since the last notice")
+    p.add_argument("--note", action="append", default=[], metavar="STEP=TEXT",
+                   help="a confirmation with its note, as the dashboard records it, e.g. "
+                        "reboot_failed=电源模块告警 or borrow_stock=亦庄库房 (repeatable); "
+                        "added to what the incident log already has")
+    p.add_argument("--cause", default="", help="the same as --note reboot_failed=TEXT")
+    p.add_argument("--progress", default="", help="the same as --note progress=TEXT")
     add_source_options(p)
     p.set_defaults(func=run)
 
@@ -46,15 +51,18 @@ def run(args: argparse.Namespace) -> int:
         name = _charged_host(board, owner.hosts)
     row = board.row(name)
     assert row is not None
+    desk = duty_desk(args, cfg) or DutyDesk(cfg)
     try:
-        # --cause / --progress until `--note STEP=TEXT` replaces them
-        notes = {k: v for k, v in (("reboot_failed", args.cause), ("progress", args.progress))
-                 if v}
-        down = row.situation.down_addresses or (row.host.internal, row.host.external)
-        ctx = context(cfg, row.situation, row.host, (), board.now, notes=notes,
-                      signals=row.signals,
-                      sources=tuple(a for a in map(source_address, down) if a))
+        notes = _notes(args, desk)
+        desk.prepare(row)
+        ctx = desk.context(row, board.now)
+        done = {n for n, _ in ctx.confirmations}
+        ctx = replace(ctx, notes={**ctx.notes, **notes}, confirmations=(
+            *ctx.confirmations, *((n, board.now) for n in notes if n not in done)))
         print(render(TextKind(args.kind), ctx))
+    except NoticeError as exc:
+        print(exc, file=sys.stderr)
+        return 2
     except ValueError as exc:  # a text that must not be written now (recovered, not ok)
         print(f"{name}: {exc}", file=sys.stderr)
         return 1
@@ -62,10 +70,40 @@ def run(args: argparse.Namespace) -> int:
         for line in exc.lines:
             print(line, file=sys.stderr)
         return 2
+    finally:
+        desk.close()
+        if desk.incidents is not None:
+            desk.incidents.close()
     return 0
+
+
+class NoticeError(Exception):
+    """A mistake in the arguments: one line."""
+
+
+def _notes(args: argparse.Namespace, desk: DutyDesk) -> dict[str, str]:
+    """--note STEP=TEXT (and the --cause/--progress shorthands) -> confirmation -> note."""
+    pairs = [*args.note]
+    if args.cause:
+        pairs.append(f"reboot_failed={args.cause}")
+    if args.progress:
+        pairs.append(f"progress={args.progress}")
+    known = desk.runbook.confirmations if desk.runbook else {}
+    out: dict[str, str] = {}
+    for pair in pairs:
+        step, sep, text = pair.partition("=")
+        step, text = step.strip(), " ".join(text.split())
+        if not sep or not step or not text:
+            raise NoticeError(f"--note {pair!r}: expected STEP=TEXT, e.g. "
+                              "reboot_failed=电源模块告警")
+        if step not in known:
+            raise NoticeError(f"--note {step!r}: not a confirmation of the runbook; known: "
+                              + ", ".join(sorted(known)))
+        out[step] = text
+    return out
 
 
 def _charged_host(board: Board, hosts: tuple[str, ...]) -> str:
     """For a VIP: the announcing host in the worst situation (the one the notice is about)."""
-    rows = [board.row(h) for h in hosts if board.row(h) is not None]
+    rows = [r for r in map(board.row, hosts) if r is not None]
     return max(rows, key=lambda r: r.situation.severity).host.name

@@ -8,14 +8,24 @@ A source never raises for a network failure: it records its state with
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
 
-from lvs_tui.state import StateStore
+from lvs_tui.state import Metric, MetricSample, StateStore
 
 
 class Source(Protocol):
-    name: str
+    name: str  # the id its health is written under in the store (the header shows it)
 
     async def run(self, store: StateStore) -> None:
         """Feed the store until cancelled."""
+        ...
+
+
+@runtime_checkable
+class ChartSource(Protocol):
+    """A source that also reads a metric's longer history for the host view's charts."""
+
+    async def chart(self, host: str, metric: Metric, hours: int) -> Sequence[MetricSample]:
+        """Samples of the last `hours`; raises when the history cannot be read."""
         ...

@@ -66,8 +66,8 @@ _READ_SLOT = 128  # bytes kept of each reply: IP header (<= 60) + what we match 
 _NAME_SIZE = 32  # room for a sockaddr_in6 (28)
 _MSG_DONTWAIT = 0x40
 
-_ECHO_REQUEST = {socket.AF_INET: 8, socket.AF_INET6: 128}
-_ECHO_REPLY = {socket.AF_INET: 0, socket.AF_INET6: 129}
+_ECHO_REQUEST: dict[int, int] = {socket.AF_INET: 8, socket.AF_INET6: 128}
+_ECHO_REPLY: dict[int, int] = {socket.AF_INET: 0, socket.AF_INET6: 129}
 _SOL_RAW = 255
 _ICMP_FILTER = 1
 _ICMP6_FILTER = 1
@@ -207,7 +207,8 @@ _MSG_LEN = struct.Struct("=I")
 _MSG_LEN_AT = _MMsgHdr.len.offset
 
 
-def _libc_mmsg() -> tuple[ctypes._CFuncPtr, ctypes._CFuncPtr] | None:  # type: ignore[name-defined]
+# (_NamedFuncPointer: typeshed's name for a C library function; annotations are not evaluated)
+def _libc_mmsg() -> tuple[ctypes._NamedFuncPointer, ctypes._NamedFuncPointer] | None:
     """sendmmsg and recvmmsg from the C library, or None (then sendto/recv_into per probe)."""
     try:
         libc = ctypes.CDLL(None, use_errno=True)
@@ -260,7 +261,7 @@ class _Outbox:
             hdr.iov, hdr.iovlen = ctypes.addressof(iov), 1
         self.base = ctypes.addressof(self._hdrs)
 
-    def restamp(self, packet: bytes) -> None:
+    def restamp(self, packet: bytes | bytearray) -> None:
         """Copy the request (a new generation) into every target's packet."""
         whole = bytes(packet) * (len(self.packets) // PACKET_SIZE)
         ctypes.memmove(self.packets, whole, len(whole))
@@ -504,9 +505,9 @@ class IcmpEngine:
         pack = _CSUM_ID_SEQ.pack_into
         slot_target, slot_sent, slot_gen = self._slot_target, self._slot_sent, self._slot_gen
         seq, gen, in_flight = self._next_seq, self._generation, self._in_flight
-        for ch in self._channels.values():
-            if ch.generation != gen:
-                ch.set_generation(gen)
+        for each in self._channels.values():
+            if each.generation != gen:
+                each.set_generation(gen)
         sent_at = time.monotonic()
         errors = 0
         for i in range(start, stop):
@@ -522,6 +523,7 @@ class IcmpEngine:
             # The kernel fills the checksum for ICMPv6 and ping sockets; IPv4 raw needs ours.
             csum = ch.sum0 + seq
             csum = (csum & 0xFFFF) + (csum >> 16)  # sum0 and seq are 16-bit: one fold
+            assert ch.outbox is not None  # prepare() built it before any send
             pack(ch.outbox.packets, positions[i] * PACKET_SIZE + 2, ~csum & 0xFFFF, ch.ident,
                  seq)
             slot_target[seq] = i

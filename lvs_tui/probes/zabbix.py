@@ -630,23 +630,23 @@ async def in_thread(fn: Callable[..., T], *args: Any) -> T:
     loop = asyncio.get_running_loop()
     done: asyncio.Future[T] = loop.create_future()
 
-    def settle(result: T | None, exc: BaseException | None) -> None:
-        if done.cancelled():
-            return
-        if exc is not None:
+    def failed(exc: BaseException) -> None:
+        if not done.cancelled():
             done.set_exception(exc)
-        else:
-            done.set_result(result)  # type: ignore[arg-type]
+
+    def settled(result: T) -> None:
+        if not done.cancelled():
+            done.set_result(result)
 
     def work() -> None:
         try:
             result = fn(*args)
         except BaseException as exc:  # handed to the awaiting task
             with contextlib.suppress(RuntimeError):  # the loop is gone: nobody waits
-                loop.call_soon_threadsafe(settle, None, exc)
+                loop.call_soon_threadsafe(failed, exc)
             return
         with contextlib.suppress(RuntimeError):
-            loop.call_soon_threadsafe(settle, result, None)
+            loop.call_soon_threadsafe(settled, result)
 
     threading.Thread(target=work, name=f"zabbix-{getattr(fn, '__name__', 'call')}",
                      daemon=True).start()

@@ -6,7 +6,8 @@ The screens give the host (`duty_host`); the duty service does the rest off the 
 
 from __future__ import annotations
 
-from typing import ClassVar
+from datetime import tzinfo
+from typing import TYPE_CHECKING, ClassVar
 
 from textual.binding import BindingType
 from textual.screen import Screen
@@ -15,12 +16,20 @@ from lvs_tui.duty_state import DutyInputError, parse_duration, parse_until
 from lvs_tui.screens.ask import AskScreen
 from lvs_tui.widgets.keys import Where, bindings
 
+if TYPE_CHECKING:
+    from textual import getters
+
+    from lvs_tui.app import LvsApp
+
 
 class DutyKeys(Screen[None]):
     """Mixed into a screen that says which host its keys are about (Textual merges these
     bindings into the screen's own)."""
 
     BINDINGS: ClassVar[list[BindingType]] = bindings(Where.DUTY)  # rows in widgets/keys.py
+
+    if TYPE_CHECKING:  # the console's app, typed; at run time Textual's own `app`
+        app = getters.app(LvsApp)
 
     def duty_host(self) -> str | None:
         raise NotImplementedError
@@ -30,7 +39,7 @@ class DutyKeys(Screen[None]):
 
     def action_acknowledge(self) -> None:
         host = self.duty_host()
-        row = self.app.row(host) if host else None  # type: ignore[attr-defined]
+        row = self.app.row(host) if host else None
         if row is None:
             self.app.notify("no host selected", severity="warning")
             return
@@ -45,9 +54,9 @@ class DutyKeys(Screen[None]):
                 return
 
             async def work() -> None:
-                said = await app.desk.acknowledge(row, app.clock(), note)  # type: ignore
+                said = await app.desk.acknowledge(row, app.clock(), note)
                 app.notify(said, timeout=4)
-                app.refresh_marks()  # type: ignore[attr-defined]
+                app.refresh_marks()
                 self.duty_changed()
 
             self.run_worker(work(), group="duty", exit_on_error=False)
@@ -62,9 +71,9 @@ class DutyKeys(Screen[None]):
         app = self.app
 
         async def work() -> None:
-            said = await app.desk.unacknowledge(host, app.clock())  # type: ignore
+            said = await app.desk.unacknowledge(host, app.clock())
             app.notify(said, timeout=4)
-            app.refresh_marks()  # type: ignore[attr-defined]
+            app.refresh_marks()
             self.duty_changed()
 
         self.run_worker(work(), group="duty", exit_on_error=False)
@@ -74,23 +83,23 @@ class DutyKeys(Screen[None]):
         if host is None:
             return
         app = self.app
-        tz = app.cfg.duty.tz  # type: ignore[attr-defined]
+        tz = app.cfg.duty.tz
 
         def reason_given(end_text: str, reason: str | None) -> None:
             if reason is None:
                 return
 
             async def work() -> None:
-                now = app.clock()  # type: ignore[attr-defined]
+                now = app.clock()
                 try:
                     kw = _end(end_text, tz)
-                    w = await app.desk.add_window_async(  # type: ignore[attr-defined]
+                    w = await app.desk.add_window_async(
                         host, now, reason=reason, **kw)
                 except DutyInputError as exc:
                     app.notify(str(exc), severity="error", timeout=8)
                     return
                 app.notify(f"{host}: maintenance {w.id} · {w.reason}", timeout=5)
-                app.refresh_marks()  # type: ignore[attr-defined]
+                app.refresh_marks()
                 self.duty_changed()
 
             self.run_worker(work(), group="duty", exit_on_error=False)
@@ -111,9 +120,9 @@ class DutyKeys(Screen[None]):
                         end_given)
 
 
-def _end(text: str, tz: object) -> dict[str, float]:
+def _end(text: str, tz: tzinfo) -> dict[str, float]:
     """'2h' -> seconds, '2026-12-07 06:00' -> until."""
     text = text.strip()
     if text[:1].isdigit() and "-" in text:
-        return {"until": parse_until(text, tz)}  # type: ignore[arg-type]
+        return {"until": parse_until(text, tz)}
     return {"seconds": parse_duration(text)}

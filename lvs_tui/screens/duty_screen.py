@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from textual import events
 from textual.reactive import Reactive
 from textual.screen import Screen
 from textual.widget import Widget
 
 from lvs_tui.widgets.textual_private import all_widgets, drop_repaints
+
+if TYPE_CHECKING:
+    from textual import getters
+
+    from lvs_tui.app import LvsApp
 
 
 class DutyScreen(Screen[None]):
@@ -14,7 +22,10 @@ class DutyScreen(Screen[None]):
     # 160×50); the widgets whose look depends on focus repaint themselves anyway.
     focused: Reactive[Widget | None] = Reactive(None, repaint=False)
 
-    def on_screen_resume(self) -> None:
+    if TYPE_CHECKING:  # the console's app, typed; at run time Textual's own `app`
+        app = getters.app(LvsApp)
+
+    def on_screen_resume(self, event: events.ScreenResume) -> None:
         """Textual dispatches a message along the class hierarchy: this runs after the
         subclass drew the screen for its return, and before Screen's own handler repaints
         the whole screen. Each widget the subclass changed would otherwise ask for a frame

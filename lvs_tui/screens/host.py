@@ -6,19 +6,21 @@ from __future__ import annotations
 import shlex
 import subprocess
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.cells import cell_len
 from rich.text import Text
 from textual import events
-from textual.app import App, ComposeResult
+from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Static
 
 from lvs_tui.board import HostRow
 from lvs_tui.duty import text_kinds
+from lvs_tui.fleet import Fleet
 from lvs_tui.guidance import Guidance
+from lvs_tui.probes import ChartSource
 from lvs_tui.screens.ask import AskScreen
 from lvs_tui.screens.duty_keys import DutyKeys
 from lvs_tui.screens.duty_screen import DutyScreen
@@ -42,6 +44,9 @@ from lvs_tui.widgets.keys import Where, bindings
 from lvs_tui.widgets.matrix_table import MatrixTable
 from lvs_tui.widgets.side_pane import duty_lines, guidance_lines, impact_lines
 from lvs_tui.widgets.textual_private import OnePass, css_update_count, settle_layout
+
+if TYPE_CHECKING:
+    from lvs_tui.app import LvsApp
 
 RANGES = (1, 6, 24)  # hours
 READING = "config snapshot: …"  # holds the note's line while the directory is read
@@ -83,7 +88,7 @@ class HostScreen(DutyKeys, DutyScreen):
         self._styled: tuple[object, ...] | None = None  # _style_key when last restyled
 
     @classmethod
-    def open(cls, app: App[object], host: str) -> None:
+    def open(cls, app: LvsApp, host: str) -> None:
         """Push the host view of `host`. One view is installed and reused: building and
         styling its ~40 widgets costs more than half a second at 500 hosts, switching it to
         another host costs a repaint."""
@@ -149,9 +154,9 @@ class HostScreen(DutyKeys, DutyScreen):
 
         app = self.app
         note = await asyncio.to_thread(
-            app.desk.snapshot_age, host, app.clock())  # type: ignore[attr-defined]
+            app.desk.snapshot_age, host, app.clock())
         self._notes[host] = note
-        view = app.view  # type: ignore[attr-defined]
+        view = app.view
         row = self.row
         if host == self.host and note != self.snapshot_note and view and row:
             self.snapshot_note = note
@@ -172,7 +177,7 @@ class HostScreen(DutyKeys, DutyScreen):
             matrix.focus(scroll_visible=False)
         self.query_one("#host-body", VerticalScroll).scroll_home(animate=False)
         self.run_worker(self._snapshot_age(self.host), group="snapshot", exit_on_error=False)
-        view = self.app.view  # type: ignore[attr-defined]
+        view = self.app.view
         if self._drawn != (self.host, view.board if view else None):
             self.refresh_view()
 
@@ -188,23 +193,24 @@ class HostScreen(DutyKeys, DutyScreen):
 
     @property
     def row(self) -> HostRow | None:
-        return self.app.row(self.host)  # type: ignore[attr-defined]
+        return self.app.row(self.host)
 
     def guidance(self) -> Guidance | None:
         row = self.row
         app = self.app
-        return app.desk.guide(row, app.view.board.now) if row else None  # type: ignore
+        view = app.view
+        return app.desk.guide(row, view.board.now) if row and view else None
 
     # -- drawing -------------------------------------------------------------------------
     def refresh_view(self) -> None:
         app = self.app
-        view = app.view  # type: ignore[attr-defined]
+        view = app.view
         row = self.row
         palette = app.theme_variables
         header = self.query_one(HeaderBar)
-        head = header_text(app.cfg, view.board if view else None,  # type: ignore
-                           view.board.now if view else app.clock(),  # type: ignore
-                           app.paused, palette)  # type: ignore
+        head = header_text(app.cfg, view.board if view else None,
+                           view.board.now if view else app.clock(),
+                           app.paused, palette)
         if not unchanged(header, head):
             header.update(head, layout=False)  # fixed height
         if row is None or view is None:
@@ -213,10 +219,10 @@ class HostScreen(DutyKeys, DutyScreen):
         now = view.board.now
         update_in_place(self.query_one("#host-head", Static), self._head(row, now))
         if self.address is None:  # where the matrix's cursor starts: the first one down
-            self.address = first_address(app.cfg, self.host,  # type: ignore[attr-defined]
+            self.address = first_address(app.cfg, self.host,
                                          row.situation.down_addresses)
         matrix = self.query_one(HostMatrix)
-        matrix.show(app.cfg, [row], view.board.vantages, palette, now,  # type: ignore
+        matrix.show(app.cfg, [row], view.board.vantages, palette, now,
                     start=f"{self.host}|{self.address}")
         self._ping_charts(now)
         self._zabbix_charts(now)
@@ -234,7 +240,7 @@ class HostScreen(DutyKeys, DutyScreen):
     def _head(self, row: HostRow, now: float) -> Text:
         app = self.app
         h, s = row.host, row.situation
-        idc = app.cfg.fleet.idc(h.idc)  # type: ignore[attr-defined]
+        idc = app.cfg.fleet.idc(h.idc)
         text = Text()
         text.append(f"{h.name}  ", style="bold")
         text.append(f"{idc.name} ({idc.carrier}) · {h.mode.badge} · "
@@ -244,9 +250,9 @@ class HostScreen(DutyKeys, DutyScreen):
         if s.since is not None:
             text.append(f"  for {age_text(max(0.0, now - s.since))}")
         text.append("\n")
-        view = app.view  # type: ignore[attr-defined]
+        view = app.view
         mark = view.board.mark(h.name) if view else None
-        text.append_text(duty_lines(mark, app.cfg, now, app.theme_variables))  # type: ignore
+        text.append_text(duty_lines(mark, app.cfg, now, app.theme_variables))
         for e in s.evidence:
             text.append(f" • {e}\n")
         text.append("impact:\n", style="bold")
@@ -265,7 +271,7 @@ class HostScreen(DutyKeys, DutyScreen):
         if address == self.address:
             return  # already charted
         self.address = address
-        view = self.app.view  # type: ignore[attr-defined]
+        view = self.app.view
         if view is not None:
             self._ping_charts(view.board.now)
 
@@ -273,11 +279,11 @@ class HostScreen(DutyKeys, DutyScreen):
         if self.address is None:
             return
         app = self.app
-        self._plot(ping_charts(app.cfg, app.store, self.address, now))  # type: ignore
+        self._plot(ping_charts(app.cfg, app.store, self.address, now))
 
     def _zabbix_charts(self, now: float) -> None:
         app = self.app
-        self._plot(zabbix_charts(self._samples, now, self.hours, app.cfg.duty.tz))  # type: ignore
+        self._plot(zabbix_charts(self._samples, now, self.hours, app.cfg.duty.tz))
         source_note = ""
         if self.hours > 1 and not self._chart_source():
             source_note = " — only the last hour is held locally (no Zabbix history source)"
@@ -304,8 +310,8 @@ class HostScreen(DutyKeys, DutyScreen):
         if same and self.address:
             address = self.address
         else:
-            row = self.app.row(host)  # type: ignore[attr-defined]
-            address = first_address(self.app.cfg, host,  # type: ignore[attr-defined]
+            row = self.app.row(host)
+            address = first_address(self.app.cfg, host,
                                     row.situation.down_addresses if row else ())
         return ChartPlan(host, address, tuple((c.id or "", *c.size) for c in charts),
                          charts[0].dark(), charts[0].colours())
@@ -326,14 +332,14 @@ class HostScreen(DutyKeys, DutyScreen):
     def _samples(self, m: Metric) -> Sequence[MetricSample]:
         if self.hours > 1 and (m, self.hours) in self._long:
             return self._long[(m, self.hours)]
-        return self.app.store.metrics(self.host, m)  # type: ignore[attr-defined]
+        return self.app.store.metrics(self.host, m)
 
-    def _chart_source(self) -> object | None:
-        return next((s for s in self.app.sources if hasattr(s, "chart")), None)  # type: ignore
+    def _chart_source(self) -> ChartSource | None:
+        return next((s for s in self.app.sources if isinstance(s, ChartSource)), None)
 
     def _vips(self, row: HostRow) -> Text:
         app = self.app
-        fleet = app.cfg.fleet  # type: ignore[attr-defined]
+        fleet = app.cfg.fleet
         palette = app.theme_variables
         levels = {v.address: v for v in row.situation.impact.vips}
         text = Text()
@@ -355,7 +361,7 @@ class HostScreen(DutyKeys, DutyScreen):
 
     def _runbook(self, g: Guidance | None, now: float) -> Text:
         app = self.app
-        text = guidance_lines(g, app.cfg, now, app.theme_variables)  # type: ignore[attr-defined]
+        text = guidance_lines(g, app.cfg, now, app.theme_variables)
         names = self.confirmable(g)
         if names:
             text.append("confirm:\n", style="bold underline")
@@ -383,7 +389,7 @@ class HostScreen(DutyKeys, DutyScreen):
         update_in_place(self.query_one("#texts-title", Static),
                         f"texts (n: next, c: copy, v: show)  {tabs}")
         try:
-            body = self.app.desk.text(row, kind, now)  # type: ignore[attr-defined]
+            body = self.app.desk.text(row, kind, now)
         except ValueError as exc:
             body = str(exc)
         update_in_place(self.query_one("#text-preview", Static), Text(body))
@@ -400,20 +406,24 @@ class HostScreen(DutyKeys, DutyScreen):
         self.refresh_view()
 
     def _shown(self) -> tuple[str, str] | None:
-        row = self.row
-        if row is None:
+        row, view = self.row, self.app.view
+        if row is None or view is None:
             return None
         kind = self.shown_kind(self.guidance())
         try:
-            return kind, self.app.desk.text(row, kind, self.app.view.board.now)  # type: ignore
+            return kind, self.app.desk.text(row, kind, view.board.now)
         except ValueError as exc:
             self.app.notify(str(exc), severity="error")
             return None
 
     def action_copy_notice(self) -> None:
         shown = self._shown()
-        if shown is not None:
-            self.app.copy_text(self.host, *shown)  # type: ignore[attr-defined]
+        row = self.row
+        if shown is not None and row is not None:
+            app = self.app
+            assert app.view is not None
+            missing = app.desk.missing(row, shown[0], app.view.board.now)
+            app.copy_text(self.host, *shown, missing)
 
     def action_show_text(self) -> None:
         from lvs_tui.screens.modals import TextScreen
@@ -430,7 +440,7 @@ class HostScreen(DutyKeys, DutyScreen):
             return
         name = names[n - 1]
         label = g.labels.get(name, name) if g else name
-        prompt = self.app.desk.note_prompt(name)  # type: ignore[attr-defined]
+        prompt = self.app.desk.note_prompt(name)
         self.app.push_screen(AskScreen(f"{self.host}: {label}", prompt),
                              lambda note: self._confirm(name, label, note))
 
@@ -442,7 +452,7 @@ class HostScreen(DutyKeys, DutyScreen):
         host = self.host
 
         async def work() -> None:
-            await app.desk.confirm(host, name, app.clock(), note)  # type: ignore[attr-defined]
+            await app.desk.confirm(host, name, app.clock(), note)
             app.notify(f"{host}: confirmed {label}" + (f" · {note}" if note else ""),
                        timeout=4)
             if self.host == host:
@@ -462,7 +472,7 @@ class HostScreen(DutyKeys, DutyScreen):
         if row is None:
             return
         try:
-            argv = actions.login_argv(actions.ssh_options(app.cfg), row.host)  # type: ignore
+            argv = actions.login_argv(actions.ssh_options(app.cfg), row.host)
         except actions.ActionError as exc:
             app.notify(f"ssh: {exc}", severity="error")
             return
@@ -476,10 +486,10 @@ class HostScreen(DutyKeys, DutyScreen):
         except OSError as exc:
             app.notify(f"ssh: {exc}", severity="error")
             return
-        self.run_worker(app.desk.record_action(  # type: ignore[attr-defined]
-            self.host, "ssh", f"exit {code}", app.clock(), code == 0),  # type: ignore
+        self.run_worker(app.desk.record_action(
+            self.host, "ssh", f"exit {code}", app.clock(), code == 0),
             group="log", exit_on_error=False)
-        app.desk.record_login(self.host, code, False, app.clock())  # type: ignore
+        app.desk.record_login(self.host, code, False, app.clock())
         app.notify(f"ssh {row.host.name}: exit {code}", timeout=4)
 
     def action_send_text(self) -> None:
@@ -491,7 +501,7 @@ class HostScreen(DutyKeys, DutyScreen):
         app = self.app
         if shown is None or row is None:
             return
-        if not app.cfg.sending.enabled:  # type: ignore[attr-defined]
+        if not app.cfg.sending.enabled:
             app.notify("sending is off: set [sending] enabled = true", severity="warning")
             return
         kind, text = shown
@@ -502,7 +512,7 @@ class HostScreen(DutyKeys, DutyScreen):
                 return
 
             async def work() -> None:
-                out = await app.desk.send(row, kind, text, app.clock())  # type: ignore
+                out = await app.desk.send(row, kind, text, app.clock())
                 app.notify(f"send {kind}: {out}", timeout=8)
 
             self.run_worker(work(), group="send", exclusive=True, exit_on_error=False)
@@ -529,7 +539,7 @@ class HostScreen(DutyKeys, DutyScreen):
             from lvs_tui.screens.modals import TextScreen
 
             try:
-                out = await getattr(app.desk, method)(row, app.clock())  # type: ignore
+                out = await getattr(app.desk, method)(row, app.clock())
             except Exception as exc:  # an action failing must never take the console down
                 out = f"{label} failed: {exc}"
             self.text_kind = None
@@ -546,11 +556,11 @@ class HostScreen(DutyKeys, DutyScreen):
                             exit_on_error=False)
         self.refresh_view()
 
-    async def _fetch(self, source: object, hours: int) -> None:
+    async def _fetch(self, source: ChartSource, hours: int) -> None:
         for _, _, metrics, _ in ZABBIX:
             for m in metrics:
                 try:
-                    got = await source.chart(self.host, m, hours)  # type: ignore[attr-defined]
+                    got = await source.chart(self.host, m, hours)
                 except Exception as exc:  # Zabbix down: say so, keep the hour we have
                     self.app.notify(f"Zabbix history: {exc}"[:120], severity="warning")
                     return
@@ -580,5 +590,5 @@ def unchanged(static: Static, content: Text | str) -> bool:
             and getattr(old, "style", None) == getattr(content, "style", None))
 
 
-def fleet_has(fleet: object, contact_id: str) -> bool:
-    return any(c.id == contact_id for c in fleet.contacts)  # type: ignore[attr-defined]
+def fleet_has(fleet: Fleet, contact_id: str) -> bool:
+    return any(c.id == contact_id for c in fleet.contacts)

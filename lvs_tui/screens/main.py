@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
@@ -45,12 +46,12 @@ class MainScreen(DutyKeys, DutyScreen):
         yield KeyFooter()
 
     def _host_width(self) -> int:
-        return max((len(h.name) for h in self.app.cfg.fleet.hosts), default=12)  # type: ignore
+        return max((len(h.name) for h in self.app.cfg.fleet.hosts), default=12)
 
     def _idc_width(self) -> int:
         from rich.cells import cell_len
 
-        names = [cell_len(i.name) for i in self.app.cfg.fleet.idcs]  # type: ignore
+        names = [cell_len(i.name) for i in self.app.cfg.fleet.idcs]
         return max([3, *names])
 
     def on_mount(self) -> None:
@@ -80,27 +81,27 @@ class MainScreen(DutyKeys, DutyScreen):
         return self.query_one(FleetTable)
 
     # -- drawing -------------------------------------------------------------------------
-    def on_screen_resume(self) -> None:
+    def on_screen_resume(self, event: events.ScreenResume) -> None:
         self.refresh_view(force=True)
 
     def refresh_view(self, force: bool = False) -> None:
         app = self.app
         view = getattr(app, "view", None)
         palette = app.theme_variables
-        now = view.board.now if view else app.clock()  # type: ignore[attr-defined]
-        header = header_text(app.cfg, view.board if view else None, now,  # type: ignore
-                             app.paused, palette,  # type: ignore[attr-defined]
-                             badges=self._badges())
+        now = view.board.now if view else app.clock()
+        header = header_text(app.cfg, view.board if view else None, now,
+                             app.paused, palette, badges=self._badges())
         error = getattr(app, "eval_error", "")
         if error:
             header.append(f"  {error}", style=palette.get("status-down", ""))
         self.query_one(HeaderBar).update(header, layout=False)  # fixed height: no layout
-        if view is None or (app.paused and not force):  # type: ignore[attr-defined]
+        if view is None or (app.paused and not force):
             return
-        self.table.show(self.visible(view.lines))
+        self.table.show(self.visible_lines(view.lines))
         self.refresh_selected()
 
-    def visible(self, lines: tuple[FleetLine, ...]) -> list[FleetLine]:
+    def visible_lines(self, lines: tuple[FleetLine, ...]) -> list[FleetLine]:
+        # (not `visible`: that is Textual's own property of every node)
         tokens = self.filter_text.lower().split()
         return [ln for ln in lines if (not self.problems_only or ln.problem)
                 and all(t in ln.search for t in tokens)]
@@ -108,16 +109,16 @@ class MainScreen(DutyKeys, DutyScreen):
     def refresh_selected(self) -> None:
         app = self.app
         host = self.table.host_under_cursor()
-        row = app.row(host) if host else None  # type: ignore[attr-defined]
-        view = app.view  # type: ignore[attr-defined]
+        row = app.row(host) if host else None
+        view = app.view
         if view is None:
             return
         palette = app.theme_variables
-        self.query_one(MatrixTable).show(app.cfg, self._matrix_hosts(row),  # type: ignore
+        self.query_one(MatrixTable).show(app.cfg, self._matrix_hosts(row),
                                          view.board.vantages, palette, view.board.now)
-        guidance = app.desk.guide(row, view.board.now) if row else None  # type: ignore
+        guidance = app.desk.guide(row, view.board.now) if row else None
         mark = view.board.mark(row.host.name) if row else None
-        self.query_one(SidePane).show(side_text(app.cfg, row, guidance,  # type: ignore
+        self.query_one(SidePane).show(side_text(app.cfg, row, guidance,
                                                 view.board.now, palette, side_keys(app),
                                                 mark))
 
@@ -128,27 +129,27 @@ class MainScreen(DutyKeys, DutyScreen):
         if not self.filter_text.strip() or self.table.row_count > MATRIX_HOSTS:
             return [row]
         app = self.app
-        others = [app.row(h) for h in self.table.hosts() if h != row.host.name]  # type: ignore
+        others = [app.row(h) for h in self.table.hosts() if h != row.host.name]
         return [row, *(r for r in others if r is not None)]
 
     def on_fleet_table_host_highlighted(self, event: FleetTable.HostHighlighted) -> None:
-        if not self.app.paused:  # type: ignore[attr-defined]
+        if not self.app.paused:
             self.refresh_selected()
-        self.app.want_host_charts()  # type: ignore[attr-defined]
+        self.app.want_host_charts()
 
     def on_fleet_table_host_chosen(self, event: FleetTable.HostChosen) -> None:
-        self.app.open_host(event.host)  # type: ignore[attr-defined]
+        self.app.open_host(event.host)
 
     def reveal(self, host: str) -> None:
         """Make the host visible and selected (go to IP, palette): clear what hides it."""
-        view = self.app.view  # type: ignore[attr-defined]
+        view = self.app.view
         if view is None:
             return
-        if host not in {ln.host for ln in self.visible(view.lines)}:
+        if host not in {ln.host for ln in self.visible_lines(view.lines)}:
             self.filter_text, self.problems_only = "", False
             self.query_one("#filter-input", Input).value = ""
             self.table.focus()
-            self.table.show(self.visible(view.lines))
+            self.table.show(self.visible_lines(view.lines))
         self.table.select(host)
 
     # -- actions -------------------------------------------------------------------------
@@ -176,9 +177,9 @@ class MainScreen(DutyKeys, DutyScreen):
 
     def action_pause(self) -> None:
         app = self.app
-        app.paused = not app.paused  # type: ignore[attr-defined]
-        self.refresh_view(force=not app.paused)  # type: ignore[attr-defined]
-        self.app.notify("view paused: data keeps flowing, p resumes" if app.paused  # type: ignore
+        app.paused = not app.paused
+        self.refresh_view(force=not app.paused)
+        self.app.notify("view paused: data keeps flowing, p resumes" if app.paused
                         else "view resumed", timeout=3)
 
     def action_problems_only(self) -> None:
@@ -190,7 +191,7 @@ class MainScreen(DutyKeys, DutyScreen):
 
         def done(text: str | None) -> None:
             if text:
-                error = self.app.goto_ip(text)  # type: ignore[attr-defined]
+                error = self.app.goto_ip(text)
                 if error:
                     self.app.notify(error, severity="error")
 
@@ -200,16 +201,17 @@ class MainScreen(DutyKeys, DutyScreen):
         """(host, kind, text) of the current text of the highlighted host."""
         app = self.app
         host = self.table.host_under_cursor()
-        row = app.row(host) if host else None  # type: ignore[attr-defined]
-        if row is None:
+        row = app.row(host) if host else None
+        view = app.view
+        if row is None or view is None:
             app.notify("no host selected", severity="warning")
             return None
-        g: Guidance = app.desk.guide(row, app.view.board.now)  # type: ignore[attr-defined]
+        g: Guidance = app.desk.guide(row, view.board.now)
         if g.current_text is None:
             app.notify(f"{row.host.name}: no text to copy (host is fine)", severity="warning")
             return None
         try:
-            text = app.desk.text(row, g.current_text, app.view.board.now)  # type: ignore
+            text = app.desk.text(row, g.current_text, view.board.now)
         except ValueError as exc:
             app.notify(str(exc), severity="error")
             return None
@@ -218,7 +220,12 @@ class MainScreen(DutyKeys, DutyScreen):
     def action_copy_notice(self) -> None:
         current = self._current()
         if current is not None:
-            self.app.copy_text(*current)  # type: ignore[attr-defined]
+            host, kind, _ = current
+            app = self.app
+            row = app.row(host)
+            assert row is not None and app.view is not None
+            missing = app.desk.missing(row, kind, app.view.board.now)
+            app.copy_text(*current, missing)
 
     def action_show_text(self) -> None:
         from lvs_tui.screens.modals import TextScreen

@@ -66,7 +66,9 @@ def duty_situation(sit: Text, mark: HostMark, palette: Palette) -> Text:
     dimmed), `⇅` for flapping, `✓` acknowledged, `✓?` acknowledged for a milder state."""
     if mark.maintenance is not None:
         out = Text("维护中 ", style=color(palette, "status-stale") + " bold")
-        out.append(sit.plain, style=(sit.style or "") + " dim")
+        start = len(out)
+        out.append_text(sit)
+        out.stylize("dim", start)
         return out
     out = Text()
     if mark.flapping:
@@ -127,7 +129,8 @@ def buckets(samples: Sequence[MetricSample], now: float, width: int, step: float
         if s.clock <= start or s.clock > now:
             continue
         i = min(width - 1, int((s.clock - start) // step))
-        out[i] = s.value if out[i] is None else max(out[i], s.value)
+        cur = out[i]
+        out[i] = s.value if cur is None else max(cur, s.value)
     return out
 
 

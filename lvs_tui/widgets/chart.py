@@ -24,7 +24,7 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import plotext as plt
 from rich.color import Color
@@ -163,8 +163,8 @@ class Chart(Static):
     Chart { height: 12; min-width: 24; }
     """
 
-    def __init__(self, title: str = "", **kw: object) -> None:
-        super().__init__(**kw)  # type: ignore[arg-type]
+    def __init__(self, title: str = "", **kw: Any) -> None:
+        super().__init__(**kw)
         self.chart_title = title
         self._series: tuple[Series, ...] = ()
         self._shown: AnsiLines | Text | None = None

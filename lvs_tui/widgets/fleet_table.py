@@ -159,7 +159,7 @@ class FleetTable(LineTable, can_focus=True):
             return
         if self.follow_top or self.selected not in self._row_of:
             self.selected = self._lines[0].host
-        self._move_to(self._row_of[self.selected])  # type: ignore[index]
+        self._move_to(self._row_of[self.selected])
 
     def _move_to(self, row: int) -> None:
         """Put the cursor on `row`, repaint the two lines, keep it in view, announce it."""

@@ -9,8 +9,9 @@ a click on a key presses it, as on Textual's footer.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
+from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.screen import Screen
@@ -45,8 +46,8 @@ class KeyFooter(Widget):
     }
     """
 
-    def __init__(self, **kw: object) -> None:
-        super().__init__(**kw)  # type: ignore[arg-type]
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(**kw)
         self._keys: tuple[ShownKey, ...] = ()
         self._spans: list[tuple[int, int, ShownKey]] = []  # x from, x to, key
 
@@ -79,13 +80,13 @@ class KeyFooter(Widget):
             self._append(text, key, key_style, desc_style)
         return text
 
-    def _append(self, text: Text, key: ShownKey, key_style: object,
-                desc_style: object) -> None:
+    def _append(self, text: Text, key: ShownKey, key_style: Style,
+                desc_style: Style) -> None:
         _, display, description, enabled, _ = key
         start = text.cell_len
-        text.append(f" {display} ", style=key_style)  # type: ignore[arg-type]
+        text.append(f" {display} ", style=key_style)
         if description:
-            text.append(f"{description} ", style=desc_style)  # type: ignore[arg-type]
+            text.append(f"{description} ", style=desc_style)
         if not enabled:
             text.stylize("dim", start)
         self._spans.append((start, text.cell_len, key))

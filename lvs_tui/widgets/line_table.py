@@ -7,7 +7,7 @@ cursor) applied under the cells' own colours, cropped to the horizontal scroll.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.segment import Segment
 from rich.style import Style
@@ -35,8 +35,8 @@ class LineTable(ScrollView):
     GUTTER: ClassVar[int] = 1  # blank cells before each column
 
     def __init__(self, titles: tuple[str, ...] = (), widths: tuple[int, ...] = (),
-                 **kw: object) -> None:
-        super().__init__(**kw)  # type: ignore[arg-type]
+                 **kw: Any) -> None:
+        super().__init__(**kw)
         self._titles = titles
         self._widths = widths
         self._rows: list[tuple[str, tuple[Cell, ...]]] = []
@@ -136,6 +136,7 @@ class LineTable(ScrollView):
         scroll_x, scroll_y = self.scroll_offset
         width = self.scrollable_content_region.width
         base = self._style(None)
+        part: str | None
         if y < HEADER:
             if self._header is None:
                 self._header = self._header_strip()

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING, Any, cast
 
 from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.widgets import Static
+
+if TYPE_CHECKING:
+    from textual.app import ComposeResult
+    from textual.css.styles import RulesMap
 
 from lvs_tui.board import HostRow
 from lvs_tui.config import Config
@@ -64,14 +69,14 @@ def step_head(g: Guidance | None, cfg: Config, now: float, palette: Palette) -> 
         text.append(" " + (g.note if g else "runbook not loaded") + "\n",
                     style=color(palette, "status-unknown"))
         return text
-    step = getattr(g.plan, "step", None)
+    step = g.plan.step
     if step is None:
         text.append(" nothing to do\n", style="dim")
     else:
         text.append(f"▶ {step.title}\n", style="bold")
-    contacts = getattr(g.plan, "contacts_now", ())
+    contacts = g.plan.contacts_now
     # the operator's own checks call nobody yet: who comes after them, dimmed
-    later = () if contacts else getattr(g.plan, "contacts_then", ())
+    later = () if contacts else g.plan.contacts_then
     when = "office hours" if _office(cfg, now) else "after hours"
     for c in contacts[:3]:
         _contact(text, c, when, palette)
@@ -92,11 +97,10 @@ def step_detail(g: Guidance | None) -> Text:
     text = Text()
     if g is None or g.plan is None:
         return text
-    step = getattr(g.plan, "step", None)
+    step = g.plan.step
     if step is not None and step.text:
         text.append(f"{step.text.strip()}\n")
-    remaining: Sequence = getattr(g.plan, "remaining", ())
-    done: Sequence = getattr(g.plan, "done", ())
+    remaining, done = g.plan.remaining, g.plan.done
     if remaining or done:
         text.append("checklist:\n", style="bold underline")
         for s in done:
@@ -191,11 +195,11 @@ class SidePane(VerticalScroll):
     SidePane > Static { width: 100%; }
     """
 
-    def __init__(self, **kw: object) -> None:
-        super().__init__(**kw)  # type: ignore[arg-type]
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(**kw)
         self._shown: tuple[Text, int, int] | None = None  # text, width, pane height
 
-    def compose(self):  # type: ignore[no-untyped-def]
+    def compose(self) -> ComposeResult:
         yield Static(id="side-text")
 
     def fit(self, screen: int, table: int) -> None:
@@ -219,7 +223,9 @@ class SidePane(VerticalScroll):
         # frames for the scrollbars): the text is padded to the pane's height, so moving
         # between hosts whose texts fit changes no height and needs none. Measured once,
         # as Static measures it, before the one update.
-        height = Content.from_rich_text(text).get_height(static.styles, width)
+        # (a styles object, as Textual's docs say and Widget passes; typed as RulesMap)
+        rules = cast("RulesMap", static.styles)
+        height = Content.from_rich_text(text).get_height(rules, width)
         if height < view:
             text = text.copy()
             text.append("\n" * (view - height))

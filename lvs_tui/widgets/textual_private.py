@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from textual.app import App
 from textual.dom import DOMNode
@@ -136,7 +137,13 @@ def settle_layout(screen: Screen[object], widgets: Callable[[], list[Widget]],
         screen._refresh_layout(screen.app.size)
 
 
-class OnePass:
+if TYPE_CHECKING:  # a mixin for widgets: typed as one, a plain class at run time
+    _WidgetMixin = Widget
+else:
+    _WidgetMixin = object
+
+
+class OnePass(_WidgetMixin):
     """Mixin for widgets whose heights follow their text. Textual asks for a second
     layout pass (and two more frames, ~40 ms of latency on `enter`) whenever a layout pass
     changed a widget's size, though that pass has placed everything already; Textual's own
@@ -144,8 +151,7 @@ class OnePass:
 
     def _size_updated(self, size: Size, virtual_size: Size, container_size: Size,
                       layout: bool = True) -> bool:
-        return super()._size_updated(  # type: ignore[misc]
-            size, virtual_size, container_size, layout=False)
+        return super()._size_updated(size, virtual_size, container_size, layout=False)
 
 
 def update_scrollbars(view: ScrollView, size: Size) -> None:

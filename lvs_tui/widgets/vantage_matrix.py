@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from rich.cells import cell_len
 from rich.text import Text
 
-from lvs_tui.board import HostRow
+from lvs_tui.board import SILENCED, HostRow
 from lvs_tui.config import Config
 from lvs_tui.signals import AddressSignal, Reach
 from lvs_tui.widgets.cells import REACH_VAR, Palette, age_text, color
@@ -63,8 +63,9 @@ def matrix_cell(sig: AddressSignal | None, palette: Palette, compact: bool = Fal
         return Text(sig.reach.glyph, style=color(palette, REACH_VAR[sig.reach]))
     text = Text(f"{sig.reach.glyph} ", style=color(palette, REACH_VAR[sig.reach]))
     if sig.reach is Reach.UNKNOWN:
-        text.append("unknown" if sig.age is None else f"stale {age_text(sig.age)}",
-                    style=color(palette, "status-stale"))
+        word = ("silenced" if SILENCED in sig.detail else
+                "unknown" if sig.age is None else f"stale {age_text(sig.age)}")
+        text.append(word, style=color(palette, "status-stale"))
     elif sig.reach is Reach.DOWN:
         text.append("down", style=color(palette, "status-down") + " bold")
     else:
