@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
+from typing import Any
 
 from textual.app import App
 from textual.binding import Binding, BindingType
@@ -128,20 +129,20 @@ def bindings(where: Where) -> list[BindingType]:
     return [k.binding() for k in KEYS if k.where is where]
 
 
-def remapped(app: App[object]) -> Mapping[str, str]:
+def remapped(app: App[Any]) -> Mapping[str, str]:
     """The config's remapped keys, by id: the keymap the app gave Textual (`LvsApp.keymap`)."""
     keymap = getattr(app, "keymap", None)
     return keymap if isinstance(keymap, Mapping) else {}
 
 
-def key_display(app: App[object], key_id: str) -> str:
+def key_display(app: App[Any], key_id: str) -> str:
     """How the key bound to `key_id` is shown: the keymap's key if remapped, as the footer
     shows it ("/" for slash, "^x" for ctrl+x); "a/b" for two keys."""
     keys = remapped(app).get(key_id) or DEFAULT_KEY[key_id]
     return "/".join(app.get_key_display(Binding(k.strip(), "")) for k in keys.split(","))
 
 
-def help_rows(app: App[object]) -> list[tuple[str, str, str]]:
+def help_rows(app: App[Any]) -> list[tuple[str, str, str]]:
     """The help screen's rows: (keys, ids, what they do); rows with the same help are one."""
     grouped: dict[str, list[str]] = {}
     for k in KEYS:
@@ -166,7 +167,7 @@ def _span(keys: list[str]) -> str:
 _side_lines: dict[tuple[type, frozenset[tuple[str, str]]], tuple[tuple[str, str], ...]] = {}
 
 
-def side_keys(app: App[object]) -> tuple[tuple[str, str], ...]:
+def side_keys(app: App[Any]) -> tuple[tuple[str, str], ...]:
     """The side pane's key line: (key as shown, word). Drawn at every cursor move and board:
     kept per keymap (one in practice), as it costs ~0.2 ms to make."""
     memo = (type(app), frozenset(remapped(app).items()))

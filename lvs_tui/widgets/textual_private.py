@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textual.app import App
 from textual.dom import DOMNode
@@ -115,7 +115,7 @@ def set_repaint_requests(widgets: Sequence[Widget], asked: Sequence[bool]) -> No
 
 
 # -- layout --------------------------------------------------------------------------------
-def settle_layout(screen: Screen[object], widgets: Callable[[], list[Widget]],
+def settle_layout(screen: Screen[Any], widgets: Callable[[], list[Widget]],
                   passes: int) -> None:
     """Do now what Textual 8.2 does when a widget that asked for a layout goes idle
     (`Widget._check_refresh`: clear the arrangement caches up to the first ancestor of
@@ -161,7 +161,7 @@ def update_scrollbars(view: ScrollView, size: Size) -> None:
 
 
 # -- styles --------------------------------------------------------------------------------
-def css_update_count(app: App[object]) -> int | None:
+def css_update_count(app: App[Any]) -> int | None:
     """How many times the app's stylesheet was invalidated (a theme change); None when
     this Textual does not count them (then never skip a restyle)."""
     count = getattr(app, "_css_update_count", None)
