@@ -32,6 +32,16 @@ from lvs_tui.probes import Source
 from lvs_tui.state import SourceState, SourceStatus, StateStore
 from lvs_tui.widgets.fleet_table import FleetLine
 from lvs_tui.widgets.host_charts import ChartPlan, prepare_charts
+from lvs_tui.widgets.keys import (
+    KEY_IDS,
+    KEYS,
+    Key,
+    Where,
+    bindings,
+    help_rows,
+    key_display,
+    palette_keys,
+)
 from lvs_tui.widgets.lines import LineCache, fleet_lines
 from lvs_tui.widgets.theming import (
     DEFAULTS,
@@ -45,35 +55,6 @@ from lvs_tui.widgets.theming import (
 if TYPE_CHECKING:
     from lvs_tui.screens.main import MainScreen
 
-# Every binding: (id, default key, what it does). Ids are the names in the config's [keys].
-KEYS: tuple[tuple[str, str, str], ...] = (
-    ("down", "j", "move down (also ↓)"),
-    ("up", "k", "move up (also ↑)"),
-    ("open_host", "enter", "open the host view"),
-    ("back", "escape", "back / clear the filter"),
-    ("filter", "slash", "filter by host, IP, VIP, IDC or service"),
-    ("goto_ip", "g", "go to an IP (paste from the 5666 call)"),
-    ("pause", "p", "pause the view (data keeps flowing)"),
-    ("problems_only", "f", "problems only"),
-    ("copy_notice", "c", "copy the current text (notice / request)"),
-    ("show_text", "v", "show the current text for manual selection"),
-    ("next_text", "n", "host view: next text kind"),
-    ("traceroute", "t", "host view: traceroute to the unreachable address (attached to the "
-     "network handoff)"),
-    ("diagnostics", "d", "host view: remote diagnostics over ssh (links, routes, gateway, "
-     "ipvsadm, keepalived)"),
-    ("send_text", "w", "host view: send the shown text (robot / admins' email) after `y`; "
-     "off unless [sending] enabled"),
-    ("chart_range", "r", "host view: charts 1 h / 6 h / 24 h"),
-    ("ssh", "s", "host view: ssh to the host through the jump host (console suspended)"),
-    ("confirm_1…confirm_9", "1-9", "host view: confirm the numbered runbook step"),
-    ("palette", "colon", "command palette (also ctrl+p)"),
-    ("next_theme", "f9", "next theme"),
-    ("help", "question_mark", "this help"),
-    ("quit", "q", "quit"),
-)
-KEY_IDS = (frozenset(i for i, _, _ in KEYS if not i.startswith("confirm_"))
-           | {f"confirm_{n}" for n in range(1, 10)})
 BELL_EVERY = 60.0  # seconds: at most one bell a minute, however many hosts turn red
 EVAL_PACE = 6.0  # wait this many times the last evaluation's CPU time before the next one
 IDLE_EVERY = 2.0  # re-evaluate this often even without new data: staleness is time
@@ -131,12 +112,7 @@ class LvsApp(App[int]):
     TITLE = "lvs-tui"
     ENABLE_COMMAND_PALETTE = True
     COMMANDS = App.COMMANDS | {FleetCommands}
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("q", "quit", "quit", id="quit"),
-        Binding("question_mark", "help", "help", id="help"),
-        Binding("colon", "command_palette", "palette", id="palette", show=False),
-        Binding("f9", "next_theme", "theme", id="next_theme", show=False),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings(Where.APP)
 
     def __init__(self, config: Config, sources: Sequence[Source] = (),
                  store: StateStore | None = None, clock: Callable[[], float] = time.time,
@@ -153,6 +129,9 @@ class LvsApp(App[int]):
         # Login results of ssh actions are diagnosis signals; the log's health is a source.
         self.desk.store = self.store
         self.theme_choice = theme or config.duty.theme
+        # The config's remapped keys, set at mount: the keymap Textual applies, and the one
+        # the help screen, the side pane and the palette show.
+        self.keymap: dict[str, str] = {}
         self.bell_on = config.duty.bell if bell is None else bell
         self.state_dir = state_dir
         self.eval_every = eval_every
@@ -199,7 +178,8 @@ class LvsApp(App[int]):
         for t in shipped_themes():
             self.register_theme(t)
         self.apply_theme(self.theme_choice)
-        self.set_keymap({k: v for k, v in self.cfg.keys.items() if k in KEY_IDS})
+        self.keymap = {k: v for k, v in self.cfg.keys.items() if k in KEY_IDS}
+        self.set_keymap(self.keymap)
         for source in self.sources:
             self._start_source(source)
         self.push_screen(MainScreen())
@@ -506,23 +486,29 @@ class LvsApp(App[int]):
                         _bind(self.goto_ip, v.address)))
         main = self.main_screen()
         if main is not None:
-            out += [("pause / resume the view", "p", main.action_pause),
-                    ("problems only (toggle)", "f", main.action_problems_only),
-                    ("filter hosts", "/", main.action_filter),
-                    ("go to IP", "g", main.action_goto_ip),
-                    ("copy the current text", "c", main.action_copy_notice)]
+            out += [self._palette_key(k, main) for k in palette_keys(Where.MAIN)]
         out += [(f"theme: {t}", "switch the colour theme", _bind(self.apply_theme, t))
                 for t in THEMES]
-        out += [("help: keys", "?", self.action_help), ("quit", "q", self.exit)]
+        out += [self._palette_key(k, self) for k in palette_keys(Where.APP)]
         return out
+
+    def get_key_display(self, binding: Binding) -> str:
+        """`enter` as the word the runbook and the side pane's key line use (Textual: ⏎)."""
+        if binding.key == "enter" and not binding.key_display:
+            return "enter"
+        return super().get_key_display(binding)
+
+    def _palette_key(self, key: Key, target: object
+                     ) -> tuple[str, str, Callable[[], object]]:
+        """A key's palette entry: its title, the key that does the same, its action."""
+        return (key.palette, key_display(self, key.id),
+                getattr(target, f"action_{key.action}"))
 
     # -- app-wide actions -------------------------------------------------------------
     def action_help(self) -> None:
         from lvs_tui.screens.modals import HelpScreen
 
-        keymap = dict(self._keymap) if hasattr(self, "_keymap") else {}
-        rows = [(keymap.get(i, k), i, what) for i, k, what in KEYS]
-        self.push_screen(HelpScreen(rows))
+        self.push_screen(HelpScreen(help_rows(self)))
 
     def action_next_theme(self) -> None:
         name = self.theme_choice if self.theme_choice in THEMES else THEMES[0]

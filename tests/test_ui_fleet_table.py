@@ -254,3 +254,52 @@ async def test_a_new_board_repaints_only_the_lines_that_changed() -> None:
         await pilot.press("j")
         await pilot.pause()
         assert sorted(t.drawn) == [1, 2]  # a cursor move: two lines
+
+
+def test_side_pane_width_gives_way_to_the_table() -> None:
+    from lvs_tui.widgets.side_pane import SIDE_MIN, SIDE_ROOM, side_width
+
+    full = 151  # a table of every column and its scrollbar (the simulated fleet's)
+    assert side_width(80, full) == SIDE_MIN  # 40 % would be 32
+    assert side_width(120, full) == side_width(160, full) == SIDE_ROOM
+    assert side_width(200, full) == 200 - full  # the table whole, the pane the rest
+    assert side_width(300, full) == 120  # never more than 40 %
+    widths = [side_width(w, full) for w in range(80, 320)]
+    assert widths == sorted(widths)  # a wider screen never narrows the pane
+
+
+def _visible_columns(t: FleetTable) -> list[str]:
+    """The columns shown whole at scroll 0, by key."""
+    room, x, whole = t.scrollable_content_region.width, 0, []
+    for (key, _, _), width in zip(COLUMNS, t._widths, strict=True):
+        x += GUTTER + width
+        if x <= room:
+            whole.append(key)
+    return whole
+
+
+async def test_fleet_columns_fit_the_width(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """160 columns show the CPU and a sparkline of each bond whole (the side pane gives way);
+    200 columns every column; 80 columns keep the narrow side pane and scroll."""
+    from tests.test_ui_rig import rig
+
+    seen = {}
+    for size in ((80, 24), (160, 48), (200, 50)):
+        r = rig(tmp_path / f"{size[0]}")
+        async with r.app.run_test(size=size) as pilot:
+            await r.app.next_board()
+            await pilot.pause()
+            t = r.app.screen.table
+            side = r.app.screen.query_one("#side")
+            seen[size[0]] = (_visible_columns(t), side.region.width)
+            full = t.full_width
+            if size[0] == 160:
+                row = t.render_line(1).text  # the red host: its sparklines drawn whole
+                assert row.rstrip().endswith(tuple("·▁▂▃▄▅▆▇█")), row
+    cols, side = seen[160]
+    assert {"cpu", "b0i", "b1i"} <= set(cols) and "svc" not in cols
+    assert side == 40 < int(160 * 0.4)
+    cols, side = seen[200]
+    assert cols == [key for key, _, _ in COLUMNS] and side == 200 - full
+    cols, side = seen[80]
+    assert side == 34 and "cpu" not in cols

@@ -704,6 +704,85 @@ async def test_copied_network_handoff_names_the_carrier_it_fails_from(tmp_path: 
         assert "源 IP：203.0.113.252（联通探测点）\n" in r.app.clipboard  # its source
 
 
+async def test_remapped_keys_show_in_footer_help_side_pane_and_palette(tmp_path: Path
+                                                                        ) -> None:
+    """The bindings are the one source of keys: remapped in the config, the new keys are
+    what the footer, the help screen, the side pane's key line and the palette show, and
+    what works."""
+    from textual.command import CommandList, CommandPalette
+
+    from lvs_tui.widgets.key_footer import KeyFooter
+
+    keys = {"copy_notice": "y", "filter": "f2", "help": "f1", "open_host": "o"}
+    r = rig(tmp_path)
+    r.app.cfg = replace(r.app.cfg, keys=keys)
+    async with r.app.run_test(size=(160, 48)) as pilot:
+        await r.app.next_board()
+        await pilot.pause()
+        main = r.app.screen
+        footer = str(main.query_one(KeyFooter).render())
+        assert " y copy " in footer and " f2 filter " in footer and " f1 help " in footer
+        assert " c copy " not in footer and " / filter " not in footer
+        side = str(main.query_one("#side-text").render())
+        keys_line = side[side.index("keys: "):]
+        assert "o host view" in keys_line and "y copy text" in keys_line
+        assert "f2 filter" in keys_line and "f1 help" in keys_line
+        assert "enter host view" not in keys_line and "c copy text" not in keys_line
+
+        await pilot.press("f1")
+        await pilot.pause()
+        assert isinstance(r.app.screen, HelpScreen)
+        rows = {i: k for k, i, _ in r.app.screen.rows}
+        assert rows["copy_notice"] == "y" and rows["filter"] == "f2" and rows["help"] == "f1"
+        assert rows["pause"] == "p" and rows["confirm_1…confirm_9"] == "1-9"
+        shown = str(r.app.screen.query_one("Static").render())
+        assert "y          copy the current text" in shown
+        await pilot.press("escape")
+        await pilot.pause()
+
+        await pilot.press("colon")
+        await pilot.pause()
+        assert isinstance(r.app.screen, CommandPalette)
+        await pilot.press(*"copy the")
+        for _ in range(40):  # the palette searches in a worker
+            await pilot.pause(0.05)
+            options = r.app.screen.query_one(CommandList)
+            prompts = [str(options.get_option_at_index(i).prompt)
+                       for i in range(options.option_count)]
+            if any("copy the current text" in p for p in prompts):
+                break
+        copy = next(p for p in prompts if "copy the current text" in p)
+        assert copy.splitlines()[-1] == "y", copy
+        await pilot.press("escape")
+        await pilot.pause()
+
+        await pilot.press("y")  # and the keys are those that work
+        await pilot.pause()
+        assert r.app.last_copy is not None
+        await pilot.press("o")
+        await pilot.pause()
+        assert isinstance(r.app.screen, HostScreen)
+        host_footer = str(r.app.screen.query_one(KeyFooter).render())
+        assert " y copy text " in host_footer and " f1 help " in host_footer
+
+
+def test_every_key_has_one_default_and_every_action_exists() -> None:
+    """The key table's rows: one default key per id, and each action is a method of the
+    class it is bound on (a renamed action would otherwise fail only when pressed)."""
+    from lvs_tui.app import LvsApp
+    from lvs_tui.screens.duty_keys import DutyKeys
+    from lvs_tui.widgets.keys import KEYS, Where
+
+    owners = {Where.APP: LvsApp, Where.MAIN: MainScreen, Where.HOST: HostScreen,
+              Where.FLEET: FleetTable, Where.DUTY: DutyKeys}
+    defaults: dict[str, str] = {}
+    for k in KEYS:
+        assert defaults.setdefault(k.id, k.key) == k.key, k.id
+        name = k.action.split("(")[0]
+        assert callable(getattr(owners[k.where], f"action_{name}", None)), k
+        assert k.help and k.label
+
+
 async def test_ack_stops_the_re_alert_and_shows_who(tmp_path: Path) -> None:
     """An unacknowledged critical host alerts again after [duty] ack_timeout (bell, title,
     header); `a` with a note acknowledges it: shown in the row and the side pane, no more

@@ -9,11 +9,12 @@ from __future__ import annotations
 from datetime import tzinfo
 from typing import TYPE_CHECKING, ClassVar
 
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.screen import Screen
 
 from lvs_tui.duty_state import DutyInputError, parse_duration, parse_until
 from lvs_tui.screens.ask import AskScreen
+from lvs_tui.widgets.keys import Where, bindings
 
 if TYPE_CHECKING:
     from textual import getters
@@ -25,11 +26,7 @@ class DutyKeys(Screen[None]):
     """Mixed into a screen that says which host its keys are about (Textual merges these
     bindings into the screen's own)."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("a", "acknowledge", "ack", id="acknowledge"),
-        Binding("A", "unacknowledge", "un-ack", id="unacknowledge", show=False),
-        Binding("m", "maintenance", "maintenance", id="maintenance", show=False),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings(Where.DUTY)  # rows in widgets/keys.py
 
     if TYPE_CHECKING:  # the console's app, typed; at run time Textual's own `app`
         app = getters.app(LvsApp)

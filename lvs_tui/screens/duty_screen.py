@@ -9,6 +9,8 @@ from textual.reactive import Reactive
 from textual.screen import Screen
 from textual.widget import Widget
 
+from lvs_tui.widgets.textual_private import all_widgets, drop_repaints
+
 if TYPE_CHECKING:
     from textual import getters
 
@@ -31,13 +33,10 @@ class DutyScreen(Screen[None]):
         self.drop_repaints()
 
     def drop_repaints(self) -> None:
-        """Forget the widgets' pending repaint requests (Textual 8.2's flag, read when a
-        widget goes idle). Only for a moment the whole screen is about to be painted:
-        their content was already marked for re-rendering when they changed."""
-        for widget in self.all_widgets():
-            widget._repaint_required = False
+        """Forget the widgets' pending repaint requests: only for a moment the whole screen
+        is about to be painted (textual_private.drop_repaints)."""
+        drop_repaints(self.all_widgets())
 
     def all_widgets(self) -> list[Widget]:
         """Every widget of the screen, with the scrollbars Textual keeps out of the DOM."""
-        return [w for node in self.walk_children(Widget, with_self=True)
-                for w in (node, *node._get_virtual_dom())]
+        return all_widgets(self)

@@ -12,10 +12,8 @@ from rich.cells import cell_len
 from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal, VerticalScroll
-from textual.geometry import Size
-from textual.widget import Widget
 from textual.widgets import Static
 
 from lvs_tui.board import HostRow
@@ -42,8 +40,10 @@ from lvs_tui.widgets.host_charts import (
     zabbix_charts,
 )
 from lvs_tui.widgets.key_footer import KeyFooter
+from lvs_tui.widgets.keys import Where, bindings
 from lvs_tui.widgets.matrix_table import MatrixTable
 from lvs_tui.widgets.side_pane import duty_lines, guidance_lines, impact_lines
+from lvs_tui.widgets.textual_private import OnePass, css_update_count, settle_layout
 
 if TYPE_CHECKING:
     from lvs_tui.app import LvsApp
@@ -61,24 +61,6 @@ class HostMatrix(MatrixTable):
         super().__init__(cursor=True, **kw)
 
 
-if TYPE_CHECKING:  # a mixin for widgets: typed as one, a plain class at run time
-    _WidgetMixin = Widget
-else:
-    _WidgetMixin = object
-
-
-class OnePass(_WidgetMixin):
-    """Mixin for the host view's body and sections, whose heights follow their text.
-    Textual asks for a second layout pass (and two more frames, ~40 ms of latency on
-    `enter`) whenever a layout pass changed a widget's size, though that pass has placed
-    everything already; Textual's own scroll reflow sets sizes this way (Textual 8.2)."""
-
-    def _size_updated(self, size: Size, virtual_size: Size, container_size: Size,
-                      layout: bool = True) -> bool:
-        return super()._size_updated(
-            size, virtual_size, container_size, layout=False)
-
-
 class Section(OnePass, Static):
     pass
 
@@ -88,19 +70,7 @@ class HostBody(OnePass, VerticalScroll):
 
 
 class HostScreen(DutyKeys, DutyScreen):
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "back", "back", id="back"),
-        Binding("c", "copy_notice", "copy text", id="copy_notice"),
-        Binding("n", "next_text", "next text", id="next_text"),
-        Binding("t", "traceroute", "traceroute", id="traceroute"),
-        Binding("d", "diagnostics", "diagnostics", id="diagnostics"),
-        Binding("w", "send_text", "send", id="send_text", show=False),
-        Binding("v", "show_text", "show text", id="show_text", show=False),
-        Binding("r", "chart_range", "1h/6h/24h", id="chart_range"),
-        Binding("s", "ssh", "ssh", id="ssh"),
-        *(Binding(str(n), f"confirm({n})", f"confirm {n}", id=f"confirm_{n}", show=False)
-          for n in range(1, 10)),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings(Where.HOST)
 
     def __init__(self, host: str) -> None:
         super().__init__()
@@ -140,20 +110,7 @@ class HostScreen(DutyKeys, DutyScreen):
         (`Widget._check_refresh`: clear the arrangement caches up to the first ancestor of
         fixed size; then the screen's layout pass) and drops the requests that would redo
         it: pushing the screen repaints every widget anyway. Tested in test_ui_host."""
-        for _ in range(SETTLE_PASSES):  # a pass can ask for another: a table's scrollbars
-            asked = [w for w in self.all_widgets() if w._layout_required]
-            if not asked:
-                break
-            for widget in asked:
-                widget._layout_required = False
-                for ancestor in widget.ancestors:
-                    if not isinstance(ancestor, Widget):
-                        break
-                    ancestor._clear_arrangement_cache()
-                    ancestor._layout_updates += 1
-                    if not ancestor.styles.auto_dimensions:
-                        break
-            self._refresh_layout(self.app.size)
+        settle_layout(self, self.all_widgets, SETTLE_PASSES)
         self.drop_repaints()
 
     def switch_to(self, host: str) -> None:
@@ -228,7 +185,7 @@ class HostScreen(DutyKeys, DutyScreen):
         """What this screen's styles depend on beyond its own DOM: CSS invalidations (themes),
         the stylesheet's sources (a screen's CSS), the app's classes and pseudo-classes."""
         app = self.app
-        count = getattr(app, "_css_update_count", None)
+        count = css_update_count(app)
         if count is None:  # not this Textual: never skip the restyle
             return (object(),)
         return (count, app.theme, len(app.stylesheet.source), frozenset(app.classes),

@@ -6,7 +6,7 @@ from typing import ClassVar
 
 from textual import events
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Input
 
@@ -17,25 +17,15 @@ from lvs_tui.screens.duty_screen import DutyScreen
 from lvs_tui.widgets.fleet_table import FleetLine, FleetTable
 from lvs_tui.widgets.header_bar import HeaderBar, header_text
 from lvs_tui.widgets.key_footer import KeyFooter
+from lvs_tui.widgets.keys import Where, bindings, side_keys
 from lvs_tui.widgets.matrix_table import MatrixTable
 from lvs_tui.widgets.side_pane import SidePane, side_text
 
 MATRIX_HOSTS = 4  # a filter down to this many hosts shows all their addresses in the matrix
-SIDE_KEYS = (("enter", "host view"), ("c", "copy text"), ("v", "show text"), ("a", "ack"),
-             ("m", "maintenance"), ("g", "go to IP"), ("/", "filter"), ("f", "problems"),
-             ("p", "pause"), ("?", "help"))
 
 
 class MainScreen(DutyKeys, DutyScreen):
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("slash", "filter", "filter", id="filter"),
-        Binding("g", "goto_ip", "go to IP", id="goto_ip"),
-        Binding("p", "pause", "pause", id="pause"),
-        Binding("f", "problems_only", "problems", id="problems_only"),
-        Binding("c", "copy_notice", "copy", id="copy_notice"),
-        Binding("v", "show_text", "show text", id="show_text", show=False),
-        Binding("escape", "back", "clear", id="back", show=False),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings(Where.MAIN)
 
     def __init__(self) -> None:
         super().__init__()
@@ -70,6 +60,7 @@ class MainScreen(DutyKeys, DutyScreen):
 
     def on_resize(self) -> None:
         self.set_class(self.size.width < 100, "narrow")
+        self.query_one(SidePane).fit(self.size.width, self.table.full_width)
 
     def _badges(self) -> tuple[str, ...]:
         badges = ["PROBLEMS ONLY"] if self.problems_only else []
@@ -128,7 +119,8 @@ class MainScreen(DutyKeys, DutyScreen):
         guidance = app.desk.guide(row, view.board.now) if row else None
         mark = view.board.mark(row.host.name) if row else None
         self.query_one(SidePane).show(side_text(app.cfg, row, guidance,
-                                                view.board.now, palette, SIDE_KEYS, mark))
+                                                view.board.now, palette, side_keys(app),
+                                                mark))
 
     def _matrix_hosts(self, row: HostRow | None) -> list[HostRow]:
         """The selected host; with a filter down to a few hosts, all of them (selected first)."""

@@ -8,6 +8,7 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
+from textual.markup import escape
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static, TextArea
 
@@ -19,11 +20,12 @@ class HelpScreen(ModalScreen[None]):
 
     def __init__(self, rows: Sequence[tuple[str, str, str]]) -> None:
         super().__init__()
-        self.rows = rows  # (key, action id, what it does)
+        self.rows = rows  # (keys as shown, binding id, what it does): keys.help_rows
 
     def compose(self) -> ComposeResult:
-        lines = ["[b]Keys[/b]  (remap any by its id in the config's [keys] table)", ""]
-        lines += [f"  [b]{k:<10}[/b] {what}  [dim]({i})[/dim]" for k, i, what in self.rows]
+        lines = ["[b]Keys[/b]  (remap any by its id in the config's \\[keys] table)", ""]
+        lines += [f"  [b]{escape(k):<10}[/b] {escape(what)}  [dim]({i})[/dim]"
+                  for k, i, what in self.rows]
         lines += ["", "  mouse: click a row to select, double-click to open",
                   "  esc / q / ? closes this help"]
         with Vertical(id="help-box", classes="modal-box"):

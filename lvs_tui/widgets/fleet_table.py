@@ -24,14 +24,18 @@ from textual.geometry import Size
 from textual.message import Message
 
 from lvs_tui.widgets.cells import Cell
+from lvs_tui.widgets.keys import Where, bindings
 from lvs_tui.widgets.line_table import HEADER, LineTable
 
 # (key, label, width): fixed widths keep the table steady (no re-measuring every update).
+# In the order they give way to the right edge: a screen narrower than the table shows the
+# first ones whole and scrolls to the rest, so one sparkline per bond (in) comes before the
+# out ones (160 columns show through bond1 in).
 COLUMNS: tuple[tuple[str, str, int], ...] = (
     ("idc", "IDC", 8), ("host", "host", 14), ("sit", "situation", 18), ("mode", "mode", 6),
     ("int", "内网", 9), ("ext", "外网", 9), ("vips", "VIPs", 5), ("rtt", "RTT", 8),
-    ("loss", "loss", 6), ("cpu", "CPU", 8), ("b0i", "bond0 in", 8), ("b0o", "bond0 out", 9),
-    ("b1i", "bond1 in", 8), ("b1o", "bond1 out", 9), ("svc", "services", 10),
+    ("loss", "loss", 6), ("cpu", "CPU", 8), ("b0i", "bond0 in", 8), ("b1i", "bond1 in", 8),
+    ("b0o", "bond0 out", 9), ("b1o", "bond1 out", 9), ("svc", "services", 10),
 )
 GUTTER = LineTable.GUTTER
 IDC_STYLE = Style(bold=True)
@@ -61,9 +65,8 @@ class FleetTable(LineTable, can_focus=True):
     FleetTable > .fleet-table--cursor { background: $primary 40%; text-style: bold; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("j", "cursor_down", "down", show=False, id="down"),
-        Binding("k", "cursor_up", "up", show=False, id="up"),
-        Binding("enter", "select_cursor", "open", show=False, id="open_host"),
+        *bindings(Where.FLEET),
+        # fixed, not remappable: the arrows and paging keys every table has
         Binding("down", "cursor_down", "down", show=False),
         Binding("up", "cursor_up", "up", show=False),
         Binding("pagedown", "page_down", "page down", show=False),
@@ -100,6 +103,11 @@ class FleetTable(LineTable, can_focus=True):
     @property
     def table_width(self) -> int:
         return sum(w + GUTTER for w in self._widths)
+
+    @property
+    def full_width(self) -> int:
+        """The box width that shows every column whole (the rows and the scrollbar)."""
+        return self.table_width + self.styles.scrollbar_size_vertical
 
     def show(self, lines: Sequence[FleetLine]) -> None:
         """Make the table show exactly `lines`, in order; repaint only what changed."""

@@ -16,6 +16,12 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from lvs_tui.widgets.cells import Cell, row_strip
+from lvs_tui.widgets.textual_private import (
+    repaint_requests,
+    scrollbars,
+    set_repaint_requests,
+    update_scrollbars,
+)
 
 HEADER = 1  # screen lines above the rows (the column titles), never scrolled vertically
 
@@ -64,9 +70,7 @@ class LineTable(ScrollView):
             self.virtual_size = size
             return
         self.set_reactive(LineTable.virtual_size, size)
-        # Textual 8.2 private API: the scrollbars' visibility and window. A scrollbar that
-        # comes or goes sets a reactive that asks for the layout itself.
-        self._scroll_update(size)
+        update_scrollbars(self, size)  # one that comes or goes asks for the layout itself
         if self.scroll_y > self.max_scroll_y:
             self.scroll_to(y=self.max_scroll_y, animate=False)
         self.refresh()
@@ -101,13 +105,12 @@ class LineTable(ScrollView):
         (`/` and `escape`). Their colours do not follow focus: their repaint requests go
         back to what they were before the restyle (a row count changed with the same key
         still repaints them)."""
-        bars = list(self._get_virtual_dom())
-        asked = [bar._repaint_required for bar in bars]
+        bars = scrollbars(self)
+        asked = repaint_requests(bars)
         look = self._scrollbar_look()
         super().watch_has_focus(has_focus)
         if self._scrollbar_look() == look:
-            for bar, was in zip(bars, asked, strict=True):
-                bar._repaint_required = was
+            set_repaint_requests(bars, asked)
 
     def _scrollbar_look(self) -> tuple[object, ...]:
         """What the scrollbars' colours come from (`ScrollBar.render`): this widget's

@@ -39,8 +39,8 @@ from lvs_tui.widgets.cells import (
 from lvs_tui.widgets.fleet_table import COLUMNS, FleetLine
 
 SPARK_WIDTH = 8
-SPARKS = ((Metric.BOND0_IN, "spark-in"), (Metric.BOND0_OUT, "spark-out"),
-          (Metric.BOND1_IN, "spark-in"), (Metric.BOND1_OUT, "spark-out"))
+SPARKS = ((Metric.BOND0_IN, "spark-in"), (Metric.BOND1_IN, "spark-in"),  # COLUMNS' order
+          (Metric.BOND0_OUT, "spark-out"), (Metric.BOND1_OUT, "spark-out"))
 CELL_LIMIT = 8192  # small cells kept between boards (RTT values, ages, states…)
 
 

@@ -24,6 +24,17 @@ from lvs_tui.situation import Situation
 from lvs_tui.widgets.cells import Palette, age_text, color, mode_text, situation_text
 
 MAX_VIPS = 6
+SIDE_MIN = 34  # cells: the narrowest side pane (80 columns)
+SIDE_ROOM = 40  # cells the pane keeps beside a table it cuts (160 columns: CPU and bonds whole)
+SIDE_SHARE = 0.4  # and never more than this share of the screen
+
+
+def side_width(screen: int, table: int) -> int:
+    """The side pane's width on a screen `screen` cells wide beside a fleet table needing
+    `table` cells for every column: what the whole table leaves it, at least SIDE_ROOM
+    (the table's first columns then show, the rest scroll) and SIDE_MIN, at most
+    SIDE_SHARE of the screen."""
+    return max(SIDE_MIN, min(int(screen * SIDE_SHARE), max(SIDE_ROOM, screen - table)))
 
 
 def impact_lines(s: Situation, palette: Palette) -> Text:
@@ -178,6 +189,7 @@ def side_text(cfg: Config, row: HostRow | None, g: Guidance | None, now: float,
 
 
 class SidePane(VerticalScroll):
+    # 40 % until the first resize, then `fit`
     DEFAULT_CSS = """
     SidePane { width: 40%; min-width: 28; border-left: vkey $panel; padding: 0 1; }
     SidePane > Static { width: 100%; }
@@ -189,6 +201,13 @@ class SidePane(VerticalScroll):
 
     def compose(self) -> ComposeResult:
         yield Static(id="side-text")
+
+    def fit(self, screen: int, table: int) -> None:
+        """Take the width `side_width` gives beside the fleet table (on a resize: the
+        layout pass that follows places it)."""
+        width = side_width(screen, table)
+        if self.styles.width is None or self.styles.width.cells != width:
+            self.styles.width = width
 
     def show(self, text: Text) -> None:
         static = self.query_one("#side-text", Static)
