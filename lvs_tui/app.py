@@ -33,6 +33,7 @@ from lvs_tui.state import SourceState, SourceStatus, StateStore
 from lvs_tui.widgets.fleet_table import FleetLine
 from lvs_tui.widgets.host_charts import ChartPlan, prepare_charts
 from lvs_tui.widgets.keys import (
+    DEFAULT_KEY,
     KEY_IDS,
     KEYS,
     Key,
@@ -67,9 +68,7 @@ BOARD_HOLD_MAX = 1.0  # but never hold a board (or an evaluation stage) longer t
 
 def check_keys(keys: dict[str, str]) -> list[str]:
     """One line per binding of the config's [keys] the console cannot use (config's rules)."""
-    defaults = {i: k for i, k, _ in KEYS if not i.startswith("confirm_")}
-    defaults |= {f"confirm_{n}": str(n) for n in range(1, 10)}
-    return keymap_errors(keys, defaults)
+    return keymap_errors(keys, dict(DEFAULT_KEY))
 
 
 @runtime_checkable
