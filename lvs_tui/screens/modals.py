@@ -43,13 +43,9 @@ class GotoIpScreen(ModalScreen[str | None]):
         with Vertical(id="goto-box", classes="modal-box"):
             yield Label("Go to IP: paste the address (host side or VIP), enter to open")
             yield Input(placeholder="e.g. 198.51.100.1", id="goto-input")
-            yield Label("", id="goto-error")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.dismiss(event.value.strip() or None)
-
-    def show_error(self, message: str) -> None:
-        self.query_one("#goto-error", Label).update(message)
 
     def action_cancel(self) -> None:
         self.dismiss(None)
