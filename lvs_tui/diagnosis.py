@@ -32,6 +32,9 @@ from lvs_tui.situation import (
 )
 from lvs_tui.state import LoginState, Metric
 
+# A Zabbix value stamped this soon after the outage began is no sign of life: the agent's
+# clock may be a few seconds off, or the value was taken as the host died (docs/architecture.md).
+CLOCK_MARGIN = 15.0
 # Hosts in these situations still carry their VIPs.
 SERVING = frozenset({SituationId.OK, SituationId.DEGRADED, SituationId.VIP_UNREACHABLE,
                      SituationId.PATH_BROKEN})
@@ -51,6 +54,9 @@ class SideView:
     rtt_ms: float | None
     loss_pct: float | None
     last_up: tuple[tuple[str, float], ...] = ()  # vantage name -> newest answer
+    # Vantages that still judge it down but got an answer since it went silent: it is
+    # coming back (or going) and the hysteresis has not settled yet.
+    recovering: tuple[str, ...] = ()
 
     def up_after(self, t: float | None) -> tuple[str, ...]:
         """Vantages with an answer newer than t: a reply from before it proves nothing."""
@@ -72,7 +78,7 @@ class SideView:
 
 def side_view(signals: tuple[AddressSignal, ...], names: Mapping[str, str]) -> SideView:
     """One pass over an address's signals (this runs for every address every second)."""
-    down, up, lossy, unknown, last_up = [], [], [], [], []
+    down, up, lossy, unknown, last_up, recovering = [], [], [], [], [], []
     silent: float | None = None
     rtt = loss = None
     local_rtt = local_loss = None
@@ -82,6 +88,10 @@ def side_view(signals: tuple[AddressSignal, ...], names: Mapping[str, str]) -> S
         reach = s.reach
         if reach is Reach.DOWN:
             down.append(name)
+            # still down by the hysteresis, yet its newest probe answered (the ring's
+            # silence is measured from the last answer: none after it means this one)
+            if s.last_up and (s.silent_since is None or s.last_up > s.silent_since):
+                recovering.append(name)
         elif reach is Reach.UNKNOWN:
             unknown.append(name)
         else:
@@ -102,7 +112,7 @@ def side_view(signals: tuple[AddressSignal, ...], names: Mapping[str, str]) -> S
         rtt, loss = local_rtt, local_loss
     first = signals[0]
     return SideView(first.address, first.side, tuple(down), tuple(up), tuple(lossy),
-                    tuple(unknown), silent, rtt, loss, tuple(last_up))
+                    tuple(unknown), silent, rtt, loss, tuple(last_up), tuple(recovering))
 
 
 def _views(sig: HostSignals, names: Mapping[str, str]) -> dict[str, SideView]:
@@ -151,8 +161,16 @@ def diagnose(sig: HostSignals, duty: Duty, names: Mapping[str, str],
     if inner and outer and inner.down_from and outer.down_from:
         return _both_dark(sig, duty, inner, outer, evidence, now, base)
     for v in (inner, outer):
-        if v and v.down_everywhere:
+        if v and v.down_everywhere and not v.recovering:
             other = outer if v is inner else inner
+            if other and other.answers and not other.up_after(v.silent_since):
+                # The other side's newest answer predates this side's silence: it may be
+                # going down too (its own losses not yet confirmed). Say neither yet: a
+                # dying host must not flash "one side down, call the network duty".
+                evidence += [_describe(v), _describe(other, v.silent_since),
+                             "一侧刚中断，另一侧中断后尚无新应答：正在确认"]
+                return Situation(**base, id=SituationId.UNKNOWN, severity=Severity.UNKNOWN,
+                                 evidence=tuple(evidence))
             evidence.append(_describe(v))
             if other:
                 evidence.append(_describe(other))
@@ -182,6 +200,16 @@ def _both_dark(sig: HostSignals, duty: Duty, inner: SideView, outer: SideView,
     reaching = sorted(set(inner.up_after(outage)) | set(outer.up_after(outage)))
     if reaching:
         life.append("中断后仍可从 " + ", ".join(reaching) + " 到达")
+    if life and (inner.recovering or outer.recovering):
+        # This terminal gets answers again too: a host coming back, not a broken path
+        # (a remote check landing before our own hysteresis settles must not flash
+        # "path broken, do not reboot").
+        evidence += life
+        evidence.append("本地已重新收到应答：主机正在恢复")
+        severity = Severity.CRITICAL if host.mode is Mode.SINGLE else Severity.MAJOR
+        return Situation(**base, id=SituationId.HOST_DOWN, severity=severity,
+                         evidence=tuple(evidence), since=outage,
+                         down_addresses=(host.internal, host.external))
     if life:
         evidence += life
         evidence.append("主机仍有存活迹象：是路径问题，不要让 5666 重启")
@@ -202,7 +230,8 @@ def _life_after(sig: HostSignals, outage: float | None, duty: Duty) -> list[str]
     """Signs of life that postdate the outage. A value from before it is no sign at all."""
     out = []
     tz = duty.tz
-    if outage is not None and sig.newest_clock is not None and sig.newest_clock > outage:
+    if outage is not None and sig.newest_clock is not None and \
+            sig.newest_clock > outage + CLOCK_MARGIN:
         out.append(f"Zabbix 数据在中断后仍在更新（最新 {_fmt_time(sig.newest_clock, tz)}，"
                    f"中断始于 {_fmt_time(outage, tz)}）")
     login = sig.login

@@ -260,4 +260,8 @@ def _monitoring(cfg: Config, store: StateStore, host: Host, now: float
         return metrics, None, None, None
     newest = max(clocks)
     age = max(0.0, now - newest)
+    zabbix = store.source("zabbix")
+    if zabbix is not None and zabbix.state in (SourceState.DOWN, SourceState.STALE):
+        # Zabbix itself is not answering: old values say nothing about the host
+        return metrics, newest, None, age
     return metrics, newest, age > cfg.zabbix.stale_after, age

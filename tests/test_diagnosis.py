@@ -95,6 +95,8 @@ class Lab:
         self.store = StateStore()
         self.dark: dict[tuple[str, str], float] = {}  # (vantage, address) -> silent from
         self.zabbix_last: dict[str, float] = {}
+        self.held: dict[str, float] = {}
+        self.again: dict[str, float] = {}
 
     def silence(self, address: str, at: float, vantages: tuple[str, ...] = ("local", "unicom")
                 ) -> Lab:
@@ -109,12 +111,24 @@ class Lab:
             self.zabbix_last[host] = at - 20  # the last value came before the crash
         return self
 
+    def hold(self, address: str, at: float) -> Lab:
+        """No local result at or after `at` yet (probes in flight)."""
+        self.held[address] = at
+        return self
+
+    def back(self, address: str, at: float) -> Lab:
+        """Local answers again from `at` (after a silence)."""
+        self.again[address] = at
+        return self
+
     def build(self, now: float = NOW) -> StateStore:
         addrs = list(CFG.fleet.addresses())
         for k in range(60, -1, -1):
             t = now - k
             for a in [*addrs, "127.0.0.1"]:
-                up = t < self.dark.get(("local", a), 1e18)
+                if t >= self.held.get(a, 1e18):
+                    continue
+                up = t < self.dark.get(("local", a), 1e18) or t >= self.again.get(a, 1e18)
                 self.store.add_ping("local", a, PingSample(t, 1, int(up), 0.001 if up else None))
         for k in range(0, 600, 30):  # the remote vantage checks every 30 s
             t = now - 600 + k + 15
@@ -295,3 +309,61 @@ def test_diagnosis_is_total_and_unknown_never_becomes_down(patterns: dict, zabbi
             p = patterns.get(side, [])
             if not p or p[-1] == "e":  # nothing valid and fresh for this side
                 assert s.id not in (SituationId.HOST_DOWN, SituationId.PATH_BROKEN), (name, s)
+
+
+# -- honest transitions (issue 15 item 7) -------------------------------------------------------
+
+
+def test_a_dying_host_does_not_flash_one_side_down() -> None:
+    """Both sides die together; the external side's losses are confirmed first while the
+    internal side's probes are still in flight: not 'one side down' (the other side has no
+    answer since), but 'confirming'; once the internal side answers after, it is."""
+    h = HOSTS["s2"]
+    lab = Lab().silence(h.external, NOW - 4).hold(h.internal, NOW - 4)
+    s = situations(lab.build())["s2"]
+    assert s.id is SituationId.UNKNOWN and any("正在确认" in e for e in s.evidence)
+    lab = Lab().silence(h.external, NOW - 4)  # the internal side keeps answering
+    assert situations(lab.build())["s2"].id is SituationId.ONE_SIDE_DOWN
+
+
+def test_a_recovering_host_does_not_flash_path_broken() -> None:
+    """Dead since NOW-200; this terminal gets answers again from NOW-1 (not yet the
+    hysteresis' 3) while 联通's check at NOW-15... reaches it: recovering, not path_broken."""
+    h = HOSTS["s1"]
+    lab = Lab().kill("s1", NOW - 200).back(h.internal, NOW - 1).back(h.external, NOW - 1)
+    lab.dark[("unicom", h.external)] = NOW - 200
+    store = lab.build()
+    store.add_ping("unicom", h.external, PingSample(NOW - 0.5, 3, 3, 0.01))
+    s = situations(store)["s1"]
+    assert s.id is SituationId.HOST_DOWN and any("正在恢复" in e for e in s.evidence)
+    assert not any("不要让 5666 重启" in e for e in s.evidence)
+
+
+def test_a_zabbix_value_stamped_at_the_outage_is_no_sign_of_life() -> None:
+    lab = Lab().kill("s1", NOW - 200)
+    lab.zabbix_last["s1"] = NOW - 195  # within CLOCK_MARGIN of the outage (skew, or the last)
+    assert situations(lab.build())["s1"].id is SituationId.HOST_DOWN
+    lab.zabbix_last["s1"] = NOW - 100  # well after: the host is alive
+    assert situations(lab.build())["s1"].id is SituationId.PATH_BROKEN
+
+
+def test_evidence_does_not_weaken_with_age() -> None:
+    """Monitoring stopped 50 minutes ago is still said after the metric window rolled."""
+    lab = Lab().kill("s1", NOW - 3100)
+    lab.zabbix_last["s1"] = NOW - 3000
+    s = situations(lab.build(), NOW)["s1"]
+    assert s.id is SituationId.HOST_DOWN
+    assert any("监控数据已中断 50 分钟" in e for e in s.evidence)
+
+
+def test_zabbix_down_says_nothing_about_the_hosts_monitoring() -> None:
+    """Zabbix itself not answering: the hosts' old values are not 'monitoring stopped'."""
+    from lvs_tui.state import SourceState, SourceStatus
+
+    lab = Lab()
+    for h in CFG.fleet.hosts:
+        lab.zabbix_last[h.name] = NOW - 1000
+    store = lab.build()
+    assert situations(store)["s1"].id is SituationId.DEGRADED  # stopped, pings fine
+    store.set_source(SourceStatus("zabbix", SourceState.DOWN, NOW - 900, "HTTP 502"))
+    assert situations(store)["s1"].id is SituationId.OK
