@@ -436,3 +436,20 @@ async def test_a_late_answer_is_a_sign_of_life_not_a_loss_figure() -> None:
     assert engine.ladder[engine._class[1]] >= min(1.0, 4 * 0.3)  # 4 x the late RTT, capped
     assert 1 not in engine._bursts and engine._down[1] == 0  # the burst ended
     assert engine.received == 0  # it was counted lost; loss figures stay as they were
+
+
+async def test_an_unusable_address_is_skipped_and_never_stops_the_others() -> None:
+    """`internal = ""` or a scoped "::1%lo" once killed the engine (inet_pton) and made the
+    whole fleet unknown: now it is left out, said in the header, the rest is probed."""
+    need_root()
+    store = StateStore()
+    engine = IcmpEngine(["127.0.0.1", "", "::1%lo", "not-an-ip", "127.0.0.2"],
+                        interval=0.2, timeout=0.5)
+    assert engine.refused == ("", "::1%lo", "not-an-ip")
+    async with running(engine, store):
+        await asyncio.sleep(1.1)
+        status = store.source("icmp")  # (once stopped it says "stopped")
+    for address in ("127.0.0.1", "127.0.0.2"):
+        assert len(store.pings("local", address)) >= 4, address
+    assert store.pings("local", "") == () and store.pings("local", "::1%lo") == ()
+    assert status is not None and "3 unusable address(es) skipped" in status.detail

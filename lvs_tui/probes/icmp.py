@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import ipaddress
 import os
 import shutil
 import socket
@@ -343,6 +344,15 @@ def _filter_identifier(sock: socket.socket, family: int, ident: int) -> None:
         sock.setsockopt(socket.SOL_SOCKET, _SO_ATTACH_FILTER, fprog)
 
 
+def probeable(address: str) -> bool:
+    """A plain IPv4/IPv6 address a raw socket can send to (no zone, no name, not empty)."""
+    try:
+        ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return "%" not in address
+
+
 def _family(address: str) -> int:
     return socket.AF_INET6 if ":" in address else socket.AF_INET
 
@@ -398,7 +408,12 @@ class IcmpEngine:
     def __init__(self, targets: Iterable[str], vantage: str = "local", interval: float = 1.0,
                  timeout: float = 1.0, mode: Mode | None = None,
                  source_name: str = "icmp", hysteresis: int = 3) -> None:
-        self.targets: tuple[str, ...] = tuple(dict.fromkeys(targets))
+        usable = [a for a in dict.fromkeys(targets) if probeable(a)]
+        # One address the engine cannot use (empty, scoped, not an address) must not stop
+        # the others: it is left out (unknown, never probed) and the header says so.
+        self.refused: tuple[str, ...] = tuple(a for a in dict.fromkeys(targets)
+                                              if not probeable(a))
+        self.targets: tuple[str, ...] = tuple(usable)
         self.vantage = vantage
         self.interval = interval
         self.timeout = min(timeout, interval * 8)  # the cap of every adaptive timeout
@@ -850,6 +865,9 @@ class IcmpEngine:
         problems = list(self._channel_errors.values())
         if errors:
             problems.append(f"{errors}/{n} probes not sent")
+        if self.refused:
+            problems.append(f"{len(self.refused)} unusable address(es) skipped: "
+                            f"{self.refused[0]!r}")
         if problems:
             detail = f"{detail}; {'; '.join(problems)}"
         state = (SourceState.DOWN if n and errors >= n else
