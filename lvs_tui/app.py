@@ -21,6 +21,7 @@ from textual import events
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.notifications import SeverityLevel
 from textual.worker import Worker, WorkerState
 
 from lvs_tui import heap
@@ -445,6 +446,14 @@ class LvsApp(App[int]):
         from lvs_tui.screens.main import MainScreen
 
         return next((s for s in self.screen_stack if isinstance(s, MainScreen)), None)
+
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = False) -> None:
+        """Toasts carry what people typed and what sources said (a note, a reason, an ssh
+        error): never read as Textual markup, or "[@click=app.quit]" in a note would be an
+        action and "[/b]" would vanish."""
+        super().notify(message, title=title, severity=severity, timeout=timeout,
+                       markup=markup)
 
     def copy_text(self, host: str, kind: str, text: str, missing: Sequence[str] = ()) -> None:
         """Copy by every road, log it, toast where it went (and what the text still names as

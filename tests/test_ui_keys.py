@@ -861,3 +861,27 @@ async def test_m_puts_the_host_in_maintenance_from_the_dashboard(tmp_path: Path)
         await pilot.press("c")
         await pilot.pause()
         assert r.app.last_copy is None  # no notice offered
+
+
+async def test_a_note_is_shown_as_typed_never_as_markup(tmp_path: Path) -> None:
+    """What people type reaches toasts: '[@click=app.quit]' must stay text, not an action,
+    and '[/b]' must not vanish."""
+    r = rig(tmp_path)
+    async with r.app.run_test(size=(120, 40)) as pilot:
+        await r.app.next_board()
+        await pilot.pause()
+        await pilot.press("a")
+        await pilot.pause()
+        await pilot.press(*"[@click=app.quit] [/b]", "enter")
+        await r.app.workers.wait_for_complete()
+        await pilot.pause()
+        toasts = [n.message for n in r.app._notifications]
+        assert r.app.is_running
+        assert not any(n.markup for n in r.app._notifications)  # toasts are plain text
+        board = await r.app.next_board()
+        mark = board.mark(VICTIM)
+        assert mark is not None and mark.ack is not None
+        assert mark.ack.note == "[@click=app.quit] [/b]"
+        side = str(r.app.screen.query_one("#side-text").render())
+        assert "[@click=app.quit] [/b]" in side
+        assert any("acknowledged" in t for t in toasts)
