@@ -127,3 +127,54 @@ def test_a_notice_is_sent_by_one_console(consoles: Callable[[str], DutyDesk],
         assert sum("already sent" in s for s in said) == 1, said
     finally:
         server.shutdown()
+
+
+def test_the_header_says_when_the_shared_log_is_journaling(consoles: Callable[[str], DutyDesk]
+                                                          ) -> None:
+    """Server stopped mid-shift: the console keeps working (the confirmation is kept and
+    journaled), the header shows the log degraded; back, it replays and is ok again."""
+    from lvs_tui.duty import LOG_SOURCE
+    from lvs_tui.state import SourceState
+
+    pg = pg_cluster()
+    desk = consoles("day")
+    board = down_board()
+    desk.observe(board)
+    assert desk.store is not None
+    pg.stop()
+    try:
+        asyncio.run(desk.confirm(VICTIM, "reboot_requested", board.now + 1, "已联系 5666"))
+        assert desk.notes(VICTIM) == {"reboot_requested": "已联系 5666"}
+        desk.observe(replace(board, now=board.now + 2))
+        status = desk.store.source(LOG_SOURCE)
+        assert status is not None and status.state is SourceState.DEGRADED
+        assert "journaling" in status.detail
+    finally:
+        pg.start()
+    log = desk.incidents
+    assert log is not None
+    within(10.0, lambda: (desk.observe(replace(board, now=board.now + 3)) or True)
+           and not log.degraded)
+    desk.observe(replace(board, now=board.now + 4))
+    status = desk.store.source(LOG_SOURCE)
+    assert status is not None and status.state is SourceState.OK
+    assert [(e.name, e.detail) for e in log.confirmation_events(VICTIM)] == [
+        ("reboot_requested", "已联系 5666")]
+
+
+def test_the_commands_read_and_write_the_shared_log(monkeypatch: pytest.MonkeyPatch,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    from lvs_tui.cli import main
+    from tests.pgcluster import PASSWORD
+
+    pg = pg_cluster()
+    monkeypatch.setenv("PGPASSWORD", PASSWORD)
+    url = pg.url
+    assert main(["maintenance", "add", VICTIM, "--for", "1h", "--reason", "共享日志演练",
+                 "--demo", "--log", url]) == 0
+    wid = capsys.readouterr().out.split()[0]
+    assert main(["maintenance", "list", "--json", "--demo", "--log", url]) == 0
+    assert wid in {w["id"] for w in json.loads(capsys.readouterr().out)}
+    assert main(["handover", "--demo", "--log", url]) == 0
+    assert "共享日志演练" in capsys.readouterr().out
+    assert main(["maintenance", "end", wid, "--demo", "--log", url]) == 0
