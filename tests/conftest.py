@@ -10,6 +10,7 @@ import os
 
 import pytest
 
+pytest_plugins = ["tests.robot"]  # the local group robot fixture (`robot`)
 
 def require(ok: bool, reason: str) -> None:
     if ok:

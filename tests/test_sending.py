@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import base64
 import email
-import json
 import socketserver
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.header import decode_header, make_header
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -26,42 +24,7 @@ from lvs_tui.sending import (
     admin_emails,
     record_sent,
 )
-
-# -- a local robot --------------------------------------------------------------------------
-
-
-@dataclass
-class Robot:
-    status: int = 200
-    answer: str = '{"errcode": 0, "errmsg": "ok"}'
-    bodies: list[dict[str, object]] = field(default_factory=list)
-    paths: list[str] = field(default_factory=list)
-
-
-@pytest.fixture
-def robot() -> Iterator[tuple[str, Robot]]:
-    bot = Robot()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            n = int(self.headers.get("Content-Length", "0"))
-            bot.bodies.append(json.loads(self.rfile.read(n)))
-            bot.paths.append(self.path)
-            data = bot.answer.encode()
-            self.send_response(bot.status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/cgi-bin/webhook/send?key=SECRETKEY", bot
-    httpd.shutdown()
-    httpd.server_close()
+from tests.robot import Robot
 
 
 def on(url_env: str = "LVS_TUI_TEST_WEBHOOK", **kw: object) -> SendSettings:

@@ -11,7 +11,6 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
@@ -23,6 +22,7 @@ from lvs_tui.incidents_pg import SharedLog
 from lvs_tui.sim import Sim
 from lvs_tui.state import StateStore
 from tests.pgcluster import Cluster, pg_cluster
+from tests.robot import Robot
 
 T0 = 1_790_000_000.0
 VICTIM = "lvs-cernet-01"
@@ -89,44 +89,27 @@ def test_acknowledgements_notes_and_windows_cross_consoles(
 
 
 def test_a_notice_is_sent_by_one_console(consoles: Callable[[str], DutyDesk],
+                                         robot: tuple[str, Robot],
                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    got: list[dict[str, object]] = []
+    url, bot = robot
+    monkeypatch.setenv("LVS_TUI_TEST_ROBOT", url)
+    a, b = consoles("day"), consoles("night")
+    for desk in (a, b):
+        desk.cfg = replace(desk.cfg, sending=SendSettings(
+            enabled=True, webhook_url_env="LVS_TUI_TEST_ROBOT", timeout=5.0))
+    board = down_board()
+    a.observe(board)
+    b.observe(board)
+    row = board.row(VICTIM)
+    assert row is not None
 
-    class Robot(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            got.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            body = b'{"errcode": 0, "errmsg": "ok"}'
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    async def both() -> list[str]:
+        return list(await asyncio.gather(a.send(row, "initial", "通报", board.now),
+                                         b.send(row, "initial", "通报", board.now)))
 
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Robot)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    monkeypatch.setenv("LVS_TUI_TEST_ROBOT", f"http://127.0.0.1:{server.server_port}/send")
-    try:
-        a, b = consoles("day"), consoles("night")
-        for desk in (a, b):
-            desk.cfg = replace(desk.cfg, sending=SendSettings(
-                enabled=True, webhook_url_env="LVS_TUI_TEST_ROBOT", timeout=5.0))
-        board = down_board()
-        a.observe(board)
-        b.observe(board)
-        row = board.row(VICTIM)
-        assert row is not None
-
-        async def both() -> list[str]:
-            return list(await asyncio.gather(a.send(row, "initial", "通报", board.now),
-                                             b.send(row, "initial", "通报", board.now)))
-
-        said = asyncio.run(both())
-        assert len(got) == 1
-        assert sum("already sent" in s for s in said) == 1, said
-    finally:
-        server.shutdown()
+    said = asyncio.run(both())
+    assert len(bot.bodies) == 1
+    assert sum("already sent" in s for s in said) == 1, said
 
 
 def test_the_header_says_when_the_shared_log_is_journaling(consoles: Callable[[str], DutyDesk]

@@ -18,6 +18,7 @@ from lvs_tui.signals import Reach
 from lvs_tui.state import SourceState
 from lvs_tui.widgets.fleet_table import FleetTable
 from lvs_tui.widgets.matrix_table import MatrixTable
+from tests.robot import Robot
 from tests.test_ui_rig import T0, VICTIM, rig
 
 
@@ -534,64 +535,43 @@ async def test_traceroute_and_diagnostics_keys_record_and_attach_to_the_handoff(
         assert "未对模拟地址" in text and "远程诊断" in text
 
 
-async def test_send_needs_the_explicit_y_and_is_recorded(tmp_path: Path,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_send_needs_the_explicit_y_and_is_recorded(
+        tmp_path: Path, robot: tuple[str, Robot], monkeypatch: pytest.MonkeyPatch) -> None:
     """`w` shows the text and sends only on `y`, to a real webhook server on loopback; the
     send is in the timeline. With sending off (the default) nothing leaves the machine."""
-    import json
-    import threading
-    from http.server import BaseHTTPRequestHandler, HTTPServer
-
     from lvs_tui.config import SendSettings
     from lvs_tui.screens.modals import ConfirmSendScreen
 
-    got: list[dict] = []
-
-    class Robot(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            got.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            body = b'{"errcode": 0, "errmsg": "ok"}'
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Robot)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    monkeypatch.setenv("LVS_TUI_TEST_ROBOT", f"http://127.0.0.1:{server.server_port}/send")
+    url, bot = robot
+    got = bot.bodies
+    monkeypatch.setenv("LVS_TUI_TEST_ROBOT", url)
     r = rig(tmp_path)
-    try:
-        async with r.app.run_test(size=(120, 40)) as pilot:
-            await open_host_view(r, pilot)
-            await pilot.press("w")  # sending off: refused, nothing sent
-            await pilot.pause()
-            assert not isinstance(r.app.screen, ConfirmSendScreen)
-            r.app.cfg = replace(r.app.cfg, sending=SendSettings(
-                enabled=True, webhook_url_env="LVS_TUI_TEST_ROBOT", timeout=5.0))
-            r.app.desk.cfg = r.app.cfg
-            await pilot.press("w")
-            await pilot.pause()
-            assert isinstance(r.app.screen, ConfirmSendScreen)
-            await pilot.press("n")  # cancelled: nothing sent
-            await pilot.pause()
-            assert got == []
-            await pilot.press("w")
-            await pilot.pause()
-            await pilot.press("y")
-            for _ in range(50):
-                await asyncio.sleep(0.05)
-                if got:
-                    break
-            await r.app.workers.wait_for_complete()
-            assert len(got) == 1 and VICTIM in got[0]["text"]["content"]
-            sent = [e for e in r.app.desk.incidents.host_events(VICTIM)
-                    if (e.data or {}).get("how") == "sent"]
-            assert len(sent) == 1
-    finally:
-        server.shutdown()
+    async with r.app.run_test(size=(120, 40)) as pilot:
+        await open_host_view(r, pilot)
+        await pilot.press("w")  # sending off: refused, nothing sent
+        await pilot.pause()
+        assert not isinstance(r.app.screen, ConfirmSendScreen)
+        r.app.cfg = replace(r.app.cfg, sending=SendSettings(
+            enabled=True, webhook_url_env="LVS_TUI_TEST_ROBOT", timeout=5.0))
+        r.app.desk.cfg = r.app.cfg
+        await pilot.press("w")
+        await pilot.pause()
+        assert isinstance(r.app.screen, ConfirmSendScreen)
+        await pilot.press("n")  # cancelled: nothing sent
+        await pilot.pause()
+        assert got == []
+        await pilot.press("w")
+        await pilot.pause()
+        await pilot.press("y")
+        for _ in range(50):
+            await asyncio.sleep(0.05)
+            if got:
+                break
+        await r.app.workers.wait_for_complete()
+        assert len(got) == 1 and VICTIM in got[0]["text"]["content"]
+        sent = [e for e in r.app.desk.incidents.host_events(VICTIM)
+                if (e.data or {}).get("how") == "sent"]
+        assert len(sent) == 1
 
 
 async def test_the_host_view_is_reused_and_shows_the_newly_chosen_host(tmp_path: Path) -> None:
