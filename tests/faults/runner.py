@@ -440,6 +440,14 @@ def run_all(tmp: Path, say: Callable[[str], None] = print) -> list[Verdict]:
     verdicts = []
     for case in [*config_cases(tmp), *arg_cases(tmp), *log_cases(tmp)]:
         verdicts.append(_report(run_case(case), say))
+    return verdicts + run_sources(tmp, say)
+
+
+def run_sources(tmp: Path, say: Callable[[str], None] = print) -> list[Verdict]:
+    """The source faults: each fake on 127.0.0.1, `check` against it. Run it inside a
+    namespace with only loopback (`--group sources` under `ip netns exec`, as the test does):
+    the fakes and the probes then share that namespace's loopback and nothing else."""
+    verdicts = []
     for case, fake, config in source_cases(tmp):
         with fake() as url:
             argv = [*case.argv, "--config", config(url)]
@@ -469,11 +477,18 @@ def totals(verdicts: list[Verdict]) -> dict[str, int]:
             "known failures (xfail)": sum(v.kind != "ok" for v in verdicts if v.xfail)}
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    """`python -m tests.faults.runner [--group sources]`: every case (or only the source
+    faults), one line each, then the totals; exit 1 on a traceback, hang or wrong verdict."""
+    import argparse
     import tempfile
 
+    p = argparse.ArgumentParser(prog="python -m tests.faults.runner")
+    p.add_argument("--group", choices=("all", "sources"), default="all")
+    args = p.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
-        verdicts = run_all(Path(tmp))
+        run = run_sources if args.group == "sources" else run_all
+        verdicts = run(Path(tmp))
     t = totals(verdicts)
     print(" · ".join(f"{k}: {n}" for k, n in t.items()))
     return 1 if t["tracebacks"] or t["hangs"] or t["wrong verdicts"] else 0
