@@ -382,7 +382,8 @@ class DutyDesk:
             raise DutyInputError("an end is required: --for 2h or --until '2026-12-07 06:00'")
         end = until if until is not None else (now + seconds if seconds is not None else None)
         if end is not None:
-            check_span(now, end, now, "--until" if until is not None else "--for")
+            check_span(now, end, now, "--until" if until is not None else "--for",
+                       self.cfg.duty.tz)
         if routine is not None and routine.length > 7 * 86400:
             raise DutyInputError(f"--weekly {weekly!r}: at most 7 days")
         self.catch_up()
@@ -416,7 +417,8 @@ class DutyDesk:
         end = until if until is not None else (now + seconds if seconds is not None else None)
         if end is None:
             raise DutyInputError("an end is required: --for 2h or --until '2026-12-07 06:00'")
-        check_span(now, end, now, "--until" if until is not None else "--for")
+        check_span(now, end, now, "--until" if until is not None else "--for",
+                       self.cfg.duty.tz)
         sid = "s" + uuid.uuid4().hex[:6]
         data: dict[str, object] = {"target": target, "vantages": sorted(ids),
                                    "alert_page": page, "start": now, "end": end,

@@ -301,11 +301,13 @@ def resolve_hosts(target: str, fleet: Fleet) -> frozenset[str]:
                          "of this fleet")
 
 
-def check_span(start: float, end: float, now: float, what: str = "--until") -> None:
+def check_span(start: float, end: float, now: float, what: str = "--until",
+               tz: tzinfo | None = None) -> None:
+    at = datetime.fromtimestamp(end, tz).strftime("%Y-%m-%d %H:%M")
     if end <= now:
-        raise DutyInputError(f"{what}: the end is in the past")
+        raise DutyInputError(f"{what}: the end ({at}) is in the past")
     if end - start > MAX_WINDOW:
-        raise DutyInputError(f"{what}: at most 7 days")
+        raise DutyInputError(f"{what}: the end ({at}) is more than 7 days away; at most 7 days")
 
 
 def check_reason(reason: str) -> str:
