@@ -303,11 +303,14 @@ def resolve_hosts(target: str, fleet: Fleet) -> frozenset[str]:
 
 def check_span(start: float, end: float, now: float, what: str = "--until",
                tz: tzinfo | None = None) -> None:
-    at = datetime.fromtimestamp(end, tz).strftime("%Y-%m-%d %H:%M")
+    try:
+        at = datetime.fromtimestamp(end, tz).strftime("%Y-%m-%d %H:%M")
+    except (ValueError, OverflowError, OSError):  # out of the calendar: say the seconds
+        at = f"{end:.0f} s since 1970"
     if end <= now:
-        raise DutyInputError(f"{what}: the end ({at}) is in the past")
+        raise DutyInputError(f"{what}: the end is in the past ({at})")
     if end - start > MAX_WINDOW:
-        raise DutyInputError(f"{what}: the end ({at}) is more than 7 days away; at most 7 days")
+        raise DutyInputError(f"{what}: at most 7 days (the end would be {at})")
 
 
 def check_reason(reason: str) -> str:

@@ -146,3 +146,11 @@ def test_flapping_starts_on_many_changes_and_ends_after_a_quiet_window() -> None
     assert not flapping(changes[:4], 45, 600, 4, False)
     assert flapping(changes, 500, 600, 4, True)  # still changes within the window
     assert not flapping(changes, 641, 600, 4, True)  # quiet for a whole window
+
+
+def test_an_end_out_of_the_calendar_is_one_line() -> None:
+    now = at("2026-12-07 01:00")
+    with pytest.raises(DutyInputError, match="7 days"):
+        check_span(now, now + 99999999 * 86400.0, now, "--for", TZ)
+    with pytest.raises(DutyInputError, match="in the past"):
+        check_span(now, -62135596800.0 - 86400 * 400, now, "--until", TZ)
