@@ -47,6 +47,9 @@ from pathlib import Path
 PREFIX = "lvt-"
 DUTY = "lvt-duty"
 ROUTER = "lvt-rtr"
+# Every address the lab uses. While the lab is up they are blackholed in the root namespace
+# too: a probe started beside the lab by mistake goes nowhere instead of out of the machine.
+LAB_PREFIXES = ("10.200.0.0/16", "10.201.0.0/16", "10.202.0.0/16", "fd00:200::/32")
 CONTROL = "10.200.0.254"
 CONTROL6 = "fd00:200::fe"
 MAX_HOSTS = 250
@@ -149,6 +152,8 @@ class Lab:
     def up(self) -> Lab:
         """Create the lab, replacing any earlier lvt- lab; returns self."""
         down()
+        _batch(None, [f"{'-6 ' if ':' in p else ''}route replace blackhole {p}"
+                      for p in LAB_PREFIXES])
         names = [DUTY, ROUTER, *(h.ns for h in self.all_hosts)]
         for ns in names:
             _run("ip", "netns", "add", ns)
@@ -378,9 +383,24 @@ def scratch_namespace(name: str) -> Iterator[str]:
 
 
 def down() -> None:
-    """Delete the lab's namespaces (their veths go with them). Touches nothing else."""
+    """Delete the lab's namespaces (their veths go with them) and its blackhole routes in
+    the root namespace. Touches nothing else."""
     for ns in namespaces():
         _run("ip", "netns", "del", ns)
+    for p in LAB_PREFIXES:  # only a blackhole route of exactly this prefix is deleted
+        subprocess.run(["ip", *(["-6"] if ":" in p else []), "route", "del", "blackhole", p],
+                       capture_output=True, check=False)
+
+
+def blackholed() -> tuple[str, ...]:
+    """The lab prefixes the root namespace blackholes now."""
+    out = []
+    for p in LAB_PREFIXES:
+        got = subprocess.run(["ip", *(["-6"] if ":" in p else []), "route", "show", "type",
+                              "blackhole", p], capture_output=True, text=True, check=False)
+        if got.stdout.strip():
+            out.append(p)
+    return tuple(out)
 
 
 def is_up(lab: Lab | None = None) -> bool:

@@ -10,7 +10,18 @@ from collections.abc import Iterator
 
 import pytest
 
-from lab.netns import CONTROL, DUTY, Lab, Side, Topology, down, exclusive, in_netns
+from lab.netns import (
+    CONTROL,
+    DUTY,
+    LAB_PREFIXES,
+    Lab,
+    Side,
+    Topology,
+    blackholed,
+    down,
+    exclusive,
+    in_netns,
+)
 from lvs_tui.probes.icmp import IcmpEngine
 from lvs_tui.probes.traceroute import Tool, traceroute
 from lvs_tui.state import StateStore
@@ -41,6 +52,16 @@ def test_duty_stays_sealed(lab: Lab) -> None:
              for line in _ip("-o", "link", "show").splitlines()}
     ports = {h.router_port(side) for h in lab.all_hosts for side in Side}
     assert links == {"lo", "eth0", *ports}
+
+
+def test_the_labs_prefixes_go_nowhere_from_the_root_namespace(lab: Lab) -> None:
+    """While the lab is up a probe started beside it (in the root namespace) is dropped by a
+    blackhole route instead of following the machine's default route out."""
+    assert blackholed() == LAB_PREFIXES
+    for address in (lab.all_hosts[0].internal, lab.all_hosts[0].external6, CONTROL):
+        got = subprocess.run(["ip", "route", "get", address], capture_output=True, text=True,
+                             check=False)
+        assert got.returncode != 0 or "blackhole" in got.stdout, (address, got.stdout)
 
 
 def test_probes_leave_from_the_port_facing_their_host(lab: Lab) -> None:
