@@ -482,7 +482,14 @@ async def test_an_alert_page_on_a_bad_port_is_down_not_a_dead_task() -> None:
 
 
 def test_check_does_not_wait_for_a_hanging_zabbix(token_file: Path, tmp_path: Path) -> None:
-    with serving(recording("6.0")) as (f, url):
+    """`check` probes its host's loopback addresses: it runs, with the fake Zabbix it reads,
+    inside a throw-away namespace with only loopback up."""
+    from lab.netns import in_netns, scratch_namespace
+    from tests.conftest import is_root, require
+
+    require(is_root(), "check probes from a network namespace (root)")
+    with scratch_namespace("lvt-check") as ns, in_netns(ns), \
+            serving(recording("6.0")) as (f, url):
         f.fault = "hang"
         conf = tmp_path / "config.toml"
         conf.write_text(ONE_HOST.format(url=url, token=token_file).replace(

@@ -17,15 +17,13 @@ import argparse
 import json
 import time
 from datetime import datetime
-from pathlib import Path
 
 from lvs_tui.commands.common import (
-    add_config_option,
-    add_log_url_option,
     complain,
     load_config,
     open_duty_log,
 )
+from lvs_tui.commands.incidents import add_log_options
 from lvs_tui.config import Config
 from lvs_tui.duty import DutyDesk
 from lvs_tui.duty_state import (
@@ -59,17 +57,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         end = verbs.add_parser("end", help=f"end a {what} now")
         end.add_argument("id", metavar="ID")
         for q in (add, listing, end):
-            add_log_target(q)
+            add_log_options(q)
         p.set_defaults(func=run, what=what)
-
-
-def add_log_target(p: argparse.ArgumentParser) -> None:
-    add_config_option(p)
-    p.add_argument("--db", metavar="PATH", type=Path, default=None,
-                   help="incident log (default: $XDG_STATE_HOME/lvs-tui/incidents.db)")
-    p.add_argument("--demo", action="store_true",
-                   help="the demo's fleet and incident log (lvs-tui demo)")
-    add_log_url_option(p)
 
 
 def open_desk(args: argparse.Namespace) -> DutyDesk | None:

@@ -32,10 +32,10 @@ class DutyKeys(Screen[None]):
         app = getters.app(LvsApp)
 
     def duty_host(self) -> str | None:
-        raise NotImplementedError
-
-    def duty_changed(self) -> None:
-        """Redraw after the duty's state changed (the next board shows it too)."""
+        """The host the keys are about: the screen's own `host` (the host view); the fleet
+        screen overrides this with the host under its cursor."""
+        host = getattr(self, "host", None)
+        return host if isinstance(host, str) else None
 
     def action_acknowledge(self) -> None:
         host = self.duty_host()
@@ -57,7 +57,6 @@ class DutyKeys(Screen[None]):
                 said = await app.desk.acknowledge(row, app.clock(), note)
                 app.notify(said, timeout=4)
                 app.refresh_marks()
-                self.duty_changed()
 
             self.run_worker(work(), group="duty", exit_on_error=False)
 
@@ -74,7 +73,6 @@ class DutyKeys(Screen[None]):
             said = await app.desk.unacknowledge(host, app.clock())
             app.notify(said, timeout=4)
             app.refresh_marks()
-            self.duty_changed()
 
         self.run_worker(work(), group="duty", exit_on_error=False)
 
@@ -100,7 +98,6 @@ class DutyKeys(Screen[None]):
                     return
                 app.notify(f"{host}: maintenance {w.id} · {w.reason}", timeout=5)
                 app.refresh_marks()
-                self.duty_changed()
 
             self.run_worker(work(), group="duty", exit_on_error=False)
 

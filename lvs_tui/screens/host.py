@@ -231,12 +231,6 @@ class HostScreen(DutyKeys, DutyScreen):
         update_in_place(self.query_one("#runbook", Static), self._runbook(g, now))
         self._texts(row, g, now)
 
-    def duty_host(self) -> str | None:
-        return self.host
-
-    def duty_changed(self) -> None:
-        self.refresh_view()
-
     def _head(self, row: HostRow, now: float) -> Text:
         app = self.app
         h, s = row.host, row.situation

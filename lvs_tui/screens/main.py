@@ -73,9 +73,6 @@ class MainScreen(DutyKeys, DutyScreen):
     def duty_host(self) -> str | None:
         return self.table.host_under_cursor()
 
-    def duty_changed(self) -> None:
-        self.refresh_selected()
-
     @property
     def table(self) -> FleetTable:
         return self.query_one(FleetTable)

@@ -33,11 +33,21 @@ def _run(cases: Sequence[T], run: Callable[[T], runner.Verdict]) -> None:
 
 @pytest.mark.parametrize("group", ["configs", "args", "logs"])
 def test_fault_corpus(group: str, tmp_path: Path) -> None:
+    """Config cases run `check` on loopback hosts: inside a throw-away namespace with only
+    loopback up, as every probe of the tests is."""
+    from lab.netns import in_netns, scratch_namespace
+    from tests.conftest import is_root, require
+
     make = {"configs": runner.config_cases, "args": runner.arg_cases,
             "logs": runner.log_cases}[group]
     cases = make(tmp_path)
     assert len(cases) >= 10
-    _run(cases, runner.run_case)
+    if group != "configs":
+        _run(cases, runner.run_case)
+        return
+    require(is_root(), "the config cases probe from a network namespace (root)")
+    with scratch_namespace("lvt-faultcfg") as ns, in_netns(ns):
+        _run(cases, runner.run_case)
 
 
 def test_fault_corpus_sources() -> None:
