@@ -23,6 +23,18 @@ from lvs_tui.state import PingSample, SourceState, StateStore
 from tests.conftest import is_root, require
 
 
+@pytest.fixture(autouse=True)
+def sealed() -> Iterator[None]:
+    """fping runs where this thread is: a throw-away namespace with only loopback up."""
+    if not is_root():
+        yield
+        return
+    from lab.netns import in_netns, scratch_namespace
+
+    with scratch_namespace("lvt-fping") as ns, in_netns(ns):
+        yield
+
+
 def test_parse_answered_lost_and_v6_lines() -> None:
     assert parse_summary_line(
         "10.202.1.1      : xmt/rcv/%loss = 4/3/25%, min/avg/max = 0.04/0.25/0.90"
